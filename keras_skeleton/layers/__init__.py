@@ -1,0 +1,4 @@
+"""Keras 3 layers (channels-last, ``keras.ops`` only); importing registers them for deserialisation."""
+
+from keras_skeleton.layers.common import PersonDataNorm, PersonPool, TemporalConv, TemporalMaxPool  # noqa: F401
+from keras_skeleton.layers.ctrgcn import CTRGC, CTRGCNBlock, MultiScaleTemporalConv, UnitGCN  # noqa: F401
