@@ -43,6 +43,10 @@ def atomic_path(final_path: str):
     os.close(fd)
     try:
         yield tmp_path
+        # mkstemp creates 0600 files; give the result the usual umask-based mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, final_path)
     except BaseException:
         with contextlib.suppress(OSError):
