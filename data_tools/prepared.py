@@ -38,8 +38,10 @@ def atomic_path(final_path: str):
     directory = os.path.dirname(os.path.abspath(final_path)) or "."
     os.makedirs(directory, exist_ok=True)
     base = os.path.basename(final_path)
-    # Keep the real extension last so numpy/keras do not append another one.
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{os.path.splitext(base)[1]}", dir=directory)
+    # Keep the full extension (".weights.h5", ".npy") last so numpy/keras accept the name as it is.
+    dot = base.find(".", 1)
+    stem, extension = (base, "") if dot < 0 else (base[:dot], base[dot:])
+    fd, tmp_path = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{extension}", dir=directory)
     os.close(fd)
     try:
         yield tmp_path

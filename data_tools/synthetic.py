@@ -12,7 +12,10 @@ real NTU converter (``data_tools.ntu``), so the quickstart exercises the whole p
 
 from __future__ import annotations
 
+import glob
 import os
+import subprocess
+import sys
 from typing import Callable, Dict, List, Tuple
 
 import numpy as np
@@ -221,6 +224,26 @@ def generate(out_dir: str, performers: int = 10, replications: int = 1, seed: in
                             f.write(skeleton_text(bodies, ids))
                     paths.append(path)
     return paths
+
+
+def prepare(data_dir: str, performers: int = 10, seed: int = 0, workers: int = 2) -> str:
+    """Generates the recordings and prepares them with the real NTU converter.
+
+    ``data_dir`` names the benchmark folder to produce, ``<root>/xsub`` or
+    ``<root>/xview``; the recordings go to ``<root>/raw``.
+    """
+    root, benchmark = os.path.split(os.path.normpath(data_dir))
+    if benchmark not in ("xsub", "xview"):
+        raise ValueError(f"synthetic data_dir must end in /xsub or /xview, got '{data_dir}'")
+    raw_dir = os.path.join(root, "raw")
+    if len(glob.glob(os.path.join(raw_dir, "*.skeleton"))) < performers * 3 * len(ACTIONS):
+        generate(raw_dir, performers=performers, seed=seed)
+    command = [sys.executable, "-m", "data_tools.ntu", f"--raw_dir={raw_dir}", f"--out_dir={root}",
+               "--dataset=ntu60", "--benchmarks=xsub,xview", f"--workers={workers}"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 or not os.path.isfile(os.path.join(data_dir, "meta.json")):
+        raise RuntimeError(f"preparing the synthetic data failed: {' '.join(command)}\n{result.stderr[-2000:]}")
+    return data_dir
 
 
 def main(argv):

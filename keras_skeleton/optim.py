@@ -113,3 +113,27 @@ def epoch_learning_rates(schedule, num_epochs: int) -> Sequence[float]:
     """Learning rate at the first step of each epoch (for tests and logs)."""
     steps = getattr(schedule, "steps_per_epoch", 1)
     return [float(schedule(e * steps)) for e in range(num_epochs)]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SmoothedSparseCrossEntropy(keras.losses.Loss):
+    """Cross-entropy from logits against integer labels with label smoothing.
+
+    Targets are ``(1 - smoothing) * one_hot + smoothing / num_classes`` (PyTorch's
+    ``CrossEntropyLoss(label_smoothing=...)`` convention).
+    """
+
+    def __init__(self, num_classes, smoothing=0.0, name="smoothed_sparse_cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes = num_classes
+        self.smoothing = smoothing
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        targets = ops.one_hot(labels, self.num_classes) * (1.0 - self.smoothing) + self.smoothing / self.num_classes
+        return keras.losses.categorical_crossentropy(targets, y_pred, from_logits=True)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, smoothing=self.smoothing)
+        return config

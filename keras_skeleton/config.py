@@ -1,0 +1,123 @@
+"""Command-line flags shared by ``keras_skeleton.train`` and ``keras_skeleton.evaluate``.
+
+Both commands read the same flagfiles (``configs/*.flags``), so every flag is
+defined once here. Later flags override the flagfile: absl semantics.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List
+
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+
+class UsageError(ValueError):
+    """A bad flag value or an input that does not fit; printed as one line, exit code 2."""
+
+
+def define_flags() -> None:
+    if "model" in FLAGS:      # defined already (tests import both modules)
+        return
+    # Model.
+    flags.DEFINE_string("model", "ctrgcn", "Registered model name (keras_skeleton.list_models()).")
+    flags.DEFINE_list("model_kwargs", [], "Extra builder arguments as key=value (e.g. base_channels=16).")
+    flags.DEFINE_integer("num_classes", 0, "Classifier width; 0 = from the dataset's meta.json.")
+    # Data.
+    flags.DEFINE_string("data_dir", None, "Prepared dataset directory (holding meta.json).")
+    flags.DEFINE_string("train_split", "train", "Training split name.")
+    flags.DEFINE_string("eval_split", "val", "Evaluation split name.")
+    flags.DEFINE_bool("prepare_synthetic", False,
+                      "Generate and prepare the synthetic NTU-format data set into data_dir when absent.")
+    flags.DEFINE_integer("synthetic_performers", 10, "Performers of the synthetic data set.")
+    flags.DEFINE_integer("window", 64, "Frames fed to the model after crop-and-resize.")
+    flags.DEFINE_list("train_p_interval", ["0.5", "1.0"], "Random valid-frame crop ratio range (training).")
+    flags.DEFINE_list("eval_p_interval", ["0.95"], "Centre crop ratio (evaluation).")
+    flags.DEFINE_integer("min_crop", 64, "Minimum random-crop length (the reference hard-codes 64).")
+    flags.DEFINE_float("rotation", 0.3, "Max random rotation angle (radians) in training; 0 = off.")
+    flags.DEFINE_enum("modality", "joint", ["joint", "bone", "joint_motion", "bone_motion"], "Input stream.")
+    flags.DEFINE_integer("max_train_samples", 0, "Use only the first N training samples (0 = all).")
+    flags.DEFINE_integer("max_eval_samples", 0, "Use only the first N evaluation samples (0 = all).")
+    # Optimisation (MODEL_SPEC §2.12 defaults).
+    flags.DEFINE_integer("epochs", 65, "Training epochs.")
+    flags.DEFINE_integer("batch_size", 64, "Training batch size.")
+    flags.DEFINE_integer("eval_batch_size", 64, "Evaluation batch size.")
+    flags.DEFINE_float("base_lr", 0.1, "Base learning rate.")
+    flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine"], "step: warm-up + step decay per epoch; "
+                      "cosine: warm-up + cosine per iteration.")
+    flags.DEFINE_integer("warmup_epochs", 5, "Linear warm-up epochs.")
+    flags.DEFINE_list("lr_decay_epochs", ["35", "55"], "Epochs at which the step schedule decays.")
+    flags.DEFINE_float("lr_decay_rate", 0.1, "Step-decay factor.")
+    flags.DEFINE_float("min_lr", 0.0, "Final learning rate of the cosine schedule.")
+    flags.DEFINE_float("momentum", 0.9, "SGD momentum.")
+    flags.DEFINE_bool("nesterov", True, "Nesterov momentum.")
+    flags.DEFINE_float("weight_decay", 4e-4, "L2 weight decay added to every gradient (PyTorch SGD semantics).")
+    flags.DEFINE_float("label_smoothing", 0.0, "Label smoothing of the cross-entropy.")
+    # Run.
+    flags.DEFINE_string("model_dir", None, "Output directory (config, checkpoints, TensorBoard, model, metrics).")
+    flags.DEFINE_integer("seed", 1, "Random seed (weights, shuffling, augmentation).")
+    flags.DEFINE_integer("steps_per_epoch", 0, "Limit the steps per epoch (0 = the whole split).")
+    flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
+    flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA-compile the train step.")
+    flags.DEFINE_integer("keep_checkpoints", 2, "Epoch checkpoints kept in model_dir/checkpoints.")
+    flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
+
+
+def parse_model_kwargs(items: List[str]) -> Dict:
+    """``["base_channels=16", "dropout=0.1"]`` -> ``{"base_channels": 16, "dropout": 0.1}``."""
+    kwargs = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--model_kwargs entry '{item}' is not key=value")
+        key, value = item.split("=", 1)
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            value = {"true": True, "false": False, "none": None}.get(value.lower(), value)
+        kwargs[key.strip()] = value
+    return kwargs
+
+
+def float_list(values, name: str) -> List[float]:
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        raise UsageError(f"--{name} must be a comma-separated list of numbers, got {','.join(values)}") from None
+
+
+def validate() -> None:
+    """Checks flag values that absl cannot check by itself."""
+    positive = ("epochs", "batch_size", "eval_batch_size", "window")
+    for name in positive:
+        if getattr(FLAGS, name) <= 0:
+            raise UsageError(f"--{name} must be positive, got {getattr(FLAGS, name)}")
+    if FLAGS.base_lr <= 0:
+        raise UsageError(f"--base_lr must be positive, got {FLAGS.base_lr}")
+    train_p = float_list(FLAGS.train_p_interval, "train_p_interval")
+    eval_p = float_list(FLAGS.eval_p_interval, "eval_p_interval")
+    for name, values in (("train_p_interval", train_p), ("eval_p_interval", eval_p)):
+        if len(values) not in (1, 2) or not all(0 < v <= 1 for v in values):
+            raise UsageError(f"--{name} needs one or two ratios in (0, 1], got {values}")
+    float_list(FLAGS.lr_decay_epochs, "lr_decay_epochs")
+    if not FLAGS.data_dir:
+        raise UsageError("--data_dir is required (a prepared dataset directory)")
+    if not FLAGS.prepare_synthetic and not os.path.isdir(FLAGS.data_dir):
+        raise UsageError(f"data directory '{FLAGS.data_dir}' does not exist "
+                         "(prepare it with data_tools, or pass --prepare_synthetic for the synthetic set)")
+    import keras_skeleton
+    if FLAGS.model not in keras_skeleton.list_models():
+        raise UsageError(f"--model '{FLAGS.model}' is not registered; models: "
+                         f"{', '.join(keras_skeleton.list_models())}")
+    parse_model_kwargs(FLAGS.model_kwargs)
+
+
+def resolved_flags() -> Dict:
+    """Every flag of this module with its resolved value (for config.json)."""
+    names = [f.name for f in FLAGS.get_flags_for_module(__name__)]
+    return {name: FLAGS[name].value for name in sorted(names)}
