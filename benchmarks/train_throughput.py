@@ -1,0 +1,66 @@
+"""Training throughput of a registered model on random clips (the CTR-GCN recipe's optimiser and loss).
+
+    python -m benchmarks.train_throughput --model=ctrgcn --batch=16 --frames=64 --threads=2
+
+Times whole optimiser steps after warm-up (graph tracing and compilation excluded) and prints, as the last line,
+JSON with ``samples_per_s`` (from the median step time), ``step_ms_median`` and the settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+from absl import app, flags
+
+flags.DEFINE_string("model", "ctrgcn", "Registered model name.")
+flags.DEFINE_integer("batch", 16, "Batch size.")
+flags.DEFINE_integer("frames", 64, "Frames per clip (T).")
+flags.DEFINE_integer("persons", 2, "Persons per clip (M).")
+flags.DEFINE_integer("num_classes", 60, "Classes.")
+flags.DEFINE_integer("threads", 2, "TensorFlow intra- and inter-op threads.")
+flags.DEFINE_integer("steps", 20, "Timed steps.")
+flags.DEFINE_integer("warmup", 3, "Untimed steps first.")
+flags.DEFINE_enum("jit_compile", "false", ["auto", "true", "false"], "XLA-compile the train step.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    import keras
+    import keras_skeleton
+    from keras_skeleton import optim
+
+    keras.utils.set_random_seed(0)
+    model = keras_skeleton.get_model(FLAGS.model, num_classes=FLAGS.num_classes, num_persons=FLAGS.persons)
+    model.compile(optimizer=optim.TorchSGD(0.1, momentum=0.9, nesterov=True, l2_weight_decay=4e-4),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile={"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile])
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 0.3, (FLAGS.batch, FLAGS.persons, FLAGS.frames, 25, 3)).astype("float32")
+    y = rng.integers(0, FLAGS.num_classes, FLAGS.batch).astype("int32")
+    for _ in range(FLAGS.warmup):
+        model.train_on_batch(x, y)
+    times = []
+    for _ in range(FLAGS.steps):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        times.append(time.perf_counter() - start)
+    step = float(np.median(times))
+    print(json.dumps({"model": FLAGS.model, "batch": FLAGS.batch, "frames": FLAGS.frames, "persons": FLAGS.persons,
+                      "threads": FLAGS.threads, "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
+                      "step_ms_median": round(step * 1000, 1), "step_ms_p90": round(float(np.percentile(times, 90)) * 1000, 1),
+                      "samples_per_s": round(FLAGS.batch / step, 2), "machine": platform.processor() or platform.machine(),
+                      "cpus": os.cpu_count()}))
+
+
+if __name__ == "__main__":
+    app.run(main)
