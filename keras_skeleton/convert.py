@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 def infer_num_classes(tensors) -> int:
     """The classifier width, read from the usual classifier keys."""
     for key, axis in (("fc.weight", 0), ("head.fc.weight", 1), ("cls_head.fc_cls.weight", 0),
-                      ("fcn.weight", 0), ("classifier.fc.weight", 0)):
+                      ("fcn.weight", 0), ("classifier.fc.weight", 0), ("fc.weight", 0)):
         if key in tensors:
             return int(tensors[key].shape[axis])
     for key, value in tensors.items():
