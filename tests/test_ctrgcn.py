@@ -69,3 +69,16 @@ def test_ctrgcn_trains_one_step():
     before = [w.copy() for w in model.get_weights()]
     model.fit(x, np.array([0, 1, 2, 0]), epochs=1, batch_size=4, verbose=0)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("frames", [7, 8, 9])
+def test_strided_dilated_conv_equals_dense_conv_then_subsample(frames):
+    rng = np.random.default_rng(frames)
+    layer = TemporalConv(3, kernel_size=5, strides=2, dilation_rate=2, use_bias=True)
+    x = rng.normal(size=(2, frames, 4, 5)).astype("float32")
+    y = np.asarray(layer(x))
+    kernel, bias = (np.asarray(w) for w in layer.conv.weights)          # (5, 1, 5, 3), (3,)
+    padded = np.pad(x, ((0, 0), (4, 4), (0, 0), (0, 0)))
+    expected = np.stack([sum(padded[:, 2 * t + 2 * k] @ kernel[k, 0] for k in range(5)) + bias
+                         for t in range((frames - 1) // 2 + 1)], axis=1)
+    np.testing.assert_allclose(y, expected, atol=1e-5)

@@ -46,8 +46,12 @@ class TemporalConv(keras.layers.Layer):
     ``(N, T, V, C_in) -> (N, T', V, filters)`` with kernel ``(kernel_size, 1)``.
     PyTorch pads ``(k + (k-1)(d-1) - 1) // 2`` frames on both ends; Keras "same"
     pads asymmetrically for stride 2, so we pad explicitly and convolve "valid".
-    Keras also rejects stride > 1 together with dilation > 1: that case runs at
-    stride 1 and keeps every ``stride``-th frame, which is the same arithmetic.
+    Keras also rejects stride > 1 together with dilation > 1. When the dilation is a
+    multiple of the stride (CTR-GCN: both 2), output frame ``t`` reads only padded
+    frames ``s t + d k``, i.e. every ``s``-th frame: we keep those frames first (a
+    reshape, not a strided slice, so XNNPACK takes it) and convolve them with
+    dilation ``d / s`` at stride 1 — the same arithmetic at ``1/s`` of the cost.
+    Other combinations run at stride 1 and subsample the output.
     """
 
     def __init__(self, filters, kernel_size=5, strides=1, dilation_rate=1, use_bias=True,
@@ -60,22 +64,39 @@ class TemporalConv(keras.layers.Layer):
         self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
         self.padding = (kernel_size + (kernel_size - 1) * (dilation_rate - 1) - 1) // 2
-        self._subsample = strides > 1 and dilation_rate > 1
+        both = strides > 1 and dilation_rate > 1
+        self._select_frames = both and dilation_rate % strides == 0
+        self._subsample = both and not self._select_frames
+        conv_stride = 1 if both else strides
+        conv_dilation = dilation_rate // strides if self._select_frames else dilation_rate
         initializer = {"kaiming_fan_out": kaiming_fan_out(), "kaiming_fan_in": kaiming_fan_in()}.get(
             kernel_initializer, kernel_initializer)
         self.conv = keras.layers.Conv2D(
-            filters, (kernel_size, 1), strides=(1 if self._subsample else strides, 1),
-            dilation_rate=(dilation_rate, 1), padding="valid", use_bias=use_bias,
-            kernel_initializer=initializer, bias_initializer="zeros", name="conv")
+            filters, (kernel_size, 1), strides=(conv_stride, 1), dilation_rate=(conv_dilation, 1),
+            padding="valid", use_bias=use_bias, kernel_initializer=initializer, bias_initializer="zeros",
+            name="conv")
 
     def build(self, input_shape):
+        self._joints, self._channels = input_shape[2], input_shape[3]
         padded = list(input_shape)
         if padded[1] is not None:
             padded[1] += 2 * self.padding
+            if self._select_frames:
+                padded[1] = -(-padded[1] // self.strides)
         self.conv.build(tuple(padded))
 
     def call(self, inputs):
         x = inputs
+        if self._select_frames:
+            s = self.strides
+            frames = ops.shape(x)[1] + 2 * self.padding
+            # Pad the end up to a multiple of s; the extra frames sit at unused phases.
+            extra = (s - frames % s) % s
+            x = ops.pad(x, [[0, 0], [self.padding, self.padding + extra], [0, 0], [0, 0]])
+            groups = (frames + extra) // s
+            x = ops.reshape(x, (-1, groups, s, self._joints * self._channels))[:, :, :1, :]
+            x = ops.reshape(x, (-1, groups, self._joints, self._channels))
+            return self.conv(x)
         if self.padding:
             x = ops.pad(x, [[0, 0], [self.padding, self.padding], [0, 0], [0, 0]])
         x = self.conv(x)
