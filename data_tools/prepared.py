@@ -68,8 +68,17 @@ def atomic_write_text(path: str, text: str) -> None:
             f.write(text)
 
 
+def _json_default(value):
+    # numpy scalars and arrays in reports
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def atomic_write_json(path: str, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
 class SplitWriter:

@@ -293,7 +293,8 @@ def _prepare_directly(raw_dir: str, root: str) -> None:
             write_split(out, split, [n for n, _ in items], [int(n[-3:]) - 1 for n, _ in items],
                         (load(p) for _, p in items), num_persons=2, max_frames=300, num_joints=25,
                         num_channels=3)
-        write_meta(out, "ntu25", 60, splits={k: len(v) for k, v in splits.items()},
+        from data_tools.ntu_classes import NTU60_CLASSES
+        write_meta(out, "ntu25", 60, NTU60_CLASSES, splits={k: len(v) for k, v in splits.items()},
                    source=f"synthetic NTU-format recordings in {raw_dir} (minimal direct path)")
 
 

@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from keras_skeleton.layers.common import PACKAGE, TemporalConv, TemporalMaxPool, batch_norm, conv1x1, kaiming_fan_in
-from keras_skeleton.layers.ctrgcn import MultiScaleTemporalConv, aggregate_channelwise, relation_width
+from keras_skeleton.layers.ctrgcn import MultiScaleTemporalConv, refined_aggregate, relation_width
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -157,8 +157,7 @@ class FusedUnitGCN(keras.layers.Layer):
         y = None
         for i in range(s):
             rel_i = relation if self.shared_relation else relation[..., i * r:(i + 1) * r]
-            topology = self.conv2[i](rel_i) * self.alpha + self.PA[i][None, :, :, None]
-            z = aggregate_channelwise(topology, values[..., i * c:(i + 1) * c])
+            z = refined_aggregate(rel_i, self.conv2[i], self.alpha, self.PA[i], values[..., i * c:(i + 1) * c])
             y = z if y is None else y + z
         y = self.bn(y, training=training)
         residual = self.down_bn(self.down_conv(x), training=training) if self.has_down else x
