@@ -1,0 +1,149 @@
+"""Latency benchmark of an exported model: LiteRT (.tflite), onnxruntime (.onnx) or TensorFlow (.keras / SavedModel).
+
+    python -m export.benchmark --model=OUT/model_float32.tflite [--num_threads=1] [--batch=1] [--runs=50]
+
+Warm-up runs, then ``--runs`` timed runs on random clips of the model's input shape. Prints, as the last
+line, JSON with p50/p90 latency (ms), throughput (clips/s), the model's multiply-accumulates (counted on the
+TFLite graph: conv, depthwise conv, fully connected, batch matmul — for .onnx/.keras the float32 .tflite next
+to it is counted when present) and the fraction of this machine's single-thread float32 matmul peak that the
+run reached: ``2 * MACs / latency / peak``, the peak being numpy's 2048x2048 matmul measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread for the peak measurement; set before numpy loads its BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import json  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+flags.DEFINE_string("model", None, "A .tflite, .onnx, .keras file or a SavedModel directory.")
+flags.DEFINE_integer("num_threads", 1, "Runtime threads.")
+flags.DEFINE_integer("batch", 1, "Batch size (.keras/.onnx; a .tflite uses its static batch).")
+flags.DEFINE_integer("runs", 50, "Timed runs.")
+flags.DEFINE_integer("warmup", 5, "Untimed runs first.")
+flags.DEFINE_integer("num_frames", 64, "T for .keras models with a free T.")
+FLAGS = flags.FLAGS
+
+
+def matmul_peak_gflops(size=2048, repeats=5):
+    """Single-thread float32 matmul throughput of numpy (median of ``repeats``)."""
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    b = a.copy()
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / float(np.median(times)) / 1e9
+
+
+def tflite_runner(path, threads):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    shape = tuple(int(v) for v in detail["shape"])
+
+    def run(x):
+        interpreter.set_tensor(detail["index"], x)
+        interpreter.invoke()
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+    return run, shape
+
+
+def onnx_runner(path, threads, batch):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    meta = session.get_inputs()[0]
+    shape = tuple(int(v) if isinstance(v, int) else batch for v in meta.shape)
+    return (lambda x: session.run(None, {meta.name: x})[0]), shape
+
+
+def tensorflow_runner(path, threads, batch, frames):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    if os.path.isdir(path):
+        loaded = tf.saved_model.load(path)
+        function = loaded.signatures["serving_default"]
+        spec = list(function.structured_input_signature[1].values())[0]
+        shape = tuple(spec.shape)
+        return (lambda x: list(function(tf.constant(x)).values())[0].numpy()), shape
+    import keras
+    import keras_skeleton  # noqa: F401
+
+    model = keras.saving.load_model(path, compile=False)
+    _, m, t, v, c = model.input_shape
+    shape = (batch, m, t or frames, v, c)
+    function = tf.function(lambda x: model(x, training=False), jit_compile=False)
+    return (lambda x: function(x).numpy()), shape
+
+
+def sibling_tflite(path):
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    candidate = os.path.join(folder if not os.path.isdir(path) else os.path.dirname(folder), "model_float32.tflite")
+    return candidate if os.path.isfile(candidate) else None
+
+
+def main(argv):
+    del argv
+    path = FLAGS.model
+    if not path or not os.path.exists(path):
+        raise SystemExit(f"error: model '{path}' not found")
+    if path.endswith(".tflite"):
+        run, shape = tflite_runner(path, FLAGS.num_threads)
+        runtime, macs_from = "litert", path
+    elif path.endswith(".onnx"):
+        run, shape = onnx_runner(path, FLAGS.num_threads, FLAGS.batch)
+        runtime, macs_from = "onnxruntime", sibling_tflite(path)
+    else:
+        run, shape = tensorflow_runner(path, FLAGS.num_threads, FLAGS.batch, FLAGS.num_frames)
+        runtime, macs_from = "tensorflow", sibling_tflite(path)
+    x = np.random.default_rng(0).normal(0, 0.3, shape).astype(np.float32)
+    for _ in range(FLAGS.warmup):
+        run(x)
+    times = []
+    for _ in range(FLAGS.runs):
+        start = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - start)
+    p50, p90 = float(np.median(times)), float(np.percentile(times, 90))
+    macs = None
+    if macs_from:
+        from export.tflite_tools import count_macs
+        macs = count_macs(macs_from)
+        macs = macs * shape[0] // max(1, _tflite_batch(macs_from))
+    peak = matmul_peak_gflops()
+    result = {"model": path, "runtime": runtime, "input_shape": list(shape), "threads": FLAGS.num_threads,
+              "runs": FLAGS.runs, "p50_ms": round(p50 * 1000, 3), "p90_ms": round(p90 * 1000, 3),
+              "throughput_clips_per_s": round(shape[0] / p50, 2), "macs": macs,
+              "matmul_peak_gflops_1thread": round(peak, 1),
+              "fraction_of_peak": None if macs is None else round(2 * macs / p50 / 1e9 / peak, 3),
+              "floor_ratio": None if macs is None else round(p50 / (2 * macs / 1e9 / peak), 3)}
+    print(json.dumps(result))
+
+
+def _tflite_batch(path):
+    from export.tflite_tools import input_signature
+    return input_signature(path)[0][0]
+
+
+if __name__ == "__main__":
+    app.run(main)
