@@ -1,0 +1,55 @@
+"""Chain test of every registered model (like PaddleVideo's TIPC lite_train_lite_infer):
+train a step on tiny data -> save -> reload -> float32 TFLite with builtin ops -> LiteRT equals Keras ->
+the LiteRT-only predictor runs on a recording."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import keras
+
+import keras_skeleton
+from conftest import REPO_ROOT
+
+FRAMES = 8
+
+
+@pytest.mark.parametrize("name", keras_skeleton.list_models())
+def test_chain(name, tmp_path):
+    from export.export_model import convert_tflite, fixed_model
+    from export.tflite_tools import op_histogram, run_tflite
+
+    keras.utils.set_random_seed(0)
+    model = keras_skeleton.get_model(name, num_classes=4)
+    model.compile(optimizer=keras_skeleton.optim.TorchSGD(0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 0.3, (2, 2, FRAMES, 25, 3)).astype("float32")
+    before = model.get_layer("fc").get_weights()[0].copy()
+    model.train_on_batch(x, np.array([0, 3]))
+    assert not np.array_equal(before, model.get_layer("fc").get_weights()[0])
+
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    expected = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(np.asarray(reloaded(x, training=False)), expected, rtol=1e-5, atol=1e-5)
+
+    static = fixed_model(reloaded, 1, 2, FRAMES)
+    tflite_path = tmp_path / "model_float32.tflite"
+    tflite_path.write_bytes(convert_tflite(static, "float32"))
+    ops = op_histogram(str(tflite_path))
+    assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
+    lite = run_tflite(str(tflite_path), x)
+    # Untrained BatchNorm statistics make logits large, so compare relative to their scale.
+    assert np.abs(lite - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+
+    clip = tmp_path / "clip.npy"
+    np.save(clip, x[0])
+    result = subprocess.run([sys.executable, "-m", "apps.predict", f"--model={tflite_path}", f"--input={clip}",
+                             "--top_k=2"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"top1_index"' in result.stdout.splitlines()[-1]
