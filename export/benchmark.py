@@ -25,13 +25,19 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("model", None, "A .tflite, .onnx, .keras file or a SavedModel directory.")
-flags.DEFINE_integer("num_threads", 1, "Runtime threads.")
-flags.DEFINE_integer("batch", 1, "Batch size (.keras/.onnx; a .tflite uses its static batch).")
-flags.DEFINE_integer("runs", 50, "Timed runs.")
-flags.DEFINE_integer("warmup", 5, "Untimed runs first.")
-flags.DEFINE_integer("num_frames", 64, "T for .keras models with a free T.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defined only when run as a command, so importing this module never clashes with other flags."""
+    flags.DEFINE_string("model", None, "A .tflite, .onnx, .keras file or a SavedModel directory.")
+    flags.DEFINE_integer("num_threads", 1, "Runtime threads.")
+    flags.DEFINE_integer("batch", 1, "Batch size (.keras/.onnx; a .tflite uses its static batch).")
+    flags.DEFINE_integer("runs", 50, "Timed runs.")
+    flags.DEFINE_integer("warmup", 5, "Untimed runs first.")
+    flags.DEFINE_integer("num_frames", 64, "T for .keras models with a free T.")
+
+
 
 
 def matmul_peak_gflops(size=2048, repeats=5):
@@ -146,4 +152,5 @@ def _tflite_batch(path):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -23,20 +23,26 @@ import tempfile
 import numpy as np
 from absl import app, flags
 
-flags.DEFINE_string("model_path", None, "Trained .keras model.")
-flags.DEFINE_string("output_dir", None, "Output directory.")
-flags.DEFINE_integer("num_frames", 0, "Static T of the exported graph (0 = the model's, else 64).")
-flags.DEFINE_integer("num_persons", 0, "Static M (0 = the model's).")
-flags.DEFINE_integer("batch", 1, "Static batch size.")
-flags.DEFINE_list("formats", ["saved_model", "tflite", "onnx"], "saved_model, tflite, onnx.")
-flags.DEFINE_list("quantization", ["float32"], "TFLite variants: float32, float16, dynamic_int8, int8.")
-flags.DEFINE_string("calibration_data", None, "Prepared dataset for int8 calibration and the check set.")
-flags.DEFINE_integer("calibration_samples", 64, "Clips used for int8 calibration.")
-flags.DEFINE_integer("check_samples", 64, "Clips in the parity check set.")
-flags.DEFINE_float("max_size_mb", 10.0, "Size gate for every exported file (MB = 1e6 bytes).")
-flags.DEFINE_float("tolerance", 1e-4, "Max abs logit difference allowed for float32 TFLite and ONNX.")
-flags.DEFINE_string("meta", None, "Dataset meta.json for labels (default: meta.json next to the model).")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defined only when run as a command, so importing this module never clashes with other flags."""
+    flags.DEFINE_string("model_path", None, "Trained .keras model.")
+    flags.DEFINE_string("output_dir", None, "Output directory.")
+    flags.DEFINE_integer("num_frames", 0, "Static T of the exported graph (0 = the model's, else 64).")
+    flags.DEFINE_integer("num_persons", 0, "Static M (0 = the model's).")
+    flags.DEFINE_integer("batch", 1, "Static batch size.")
+    flags.DEFINE_list("formats", ["saved_model", "tflite", "onnx"], "saved_model, tflite, onnx.")
+    flags.DEFINE_list("quantization", ["float32"], "TFLite variants: float32, float16, dynamic_int8, int8.")
+    flags.DEFINE_string("calibration_data", None, "Prepared dataset for int8 calibration and the check set.")
+    flags.DEFINE_integer("calibration_samples", 64, "Clips used for int8 calibration.")
+    flags.DEFINE_integer("check_samples", 64, "Clips in the parity check set.")
+    flags.DEFINE_float("max_size_mb", 10.0, "Size gate for every exported file (MB = 1e6 bytes).")
+    flags.DEFINE_float("tolerance", 1e-4, "Max abs logit difference allowed for float32 TFLite and ONNX.")
+    flags.DEFINE_string("meta", None, "Dataset meta.json for labels (default: meta.json next to the model).")
+
+
 
 QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
 
@@ -71,11 +77,28 @@ def check_clips(meta, shape, count, data_dir=None, seed=0):
             raise ExportError(f"{data_dir}: {clips.shape[1]} persons in the data, the export has M={persons}")
         return clips.astype(np.float32)
     rng = np.random.default_rng(seed)
+    if joints == 25 and channels == 3:
+        return synthetic_ntu_clips(count, persons, frames, rng)
     # Plausible skeleton-scale values (metres), smooth in time, second person sometimes absent.
     base = rng.normal(0, 0.4, (count, persons, 1, joints, channels))
     motion = np.cumsum(rng.normal(0, 0.02, (count, persons, frames, joints, channels)), axis=2)
     clips = (base + motion).astype(np.float32)
     clips[rng.random(count) < 0.5, 1:] = 0.0
+    return clips
+
+
+def synthetic_ntu_clips(count, persons, frames, rng):
+    """NTU-layout clips from the synthetic motion generator, centred and resized as evaluation does."""
+    from data_tools import synthetic, transforms
+
+    actions = sorted(synthetic.ACTIONS)
+    clips = np.zeros((count, persons, frames, 25, 3), np.float32)
+    for i in range(count):
+        bodies = synthetic.synthesize_clip(actions[i % len(actions)], 1 + i % 3, rng)[:persons]
+        bodies = bodies - bodies[0, 0, 1]                          # joint 2 of actor 1, first frame
+        clip = np.zeros((persons,) + bodies.shape[1:], np.float32)
+        clip[:len(bodies)] = bodies
+        clips[i] = transforms.crop_resize(clip[None], np.array([clip.shape[1]]), frames, [0.95], min_crop=frames)[0]
     return clips
 
 
@@ -286,5 +309,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     app.run(main)

@@ -66,7 +66,7 @@ def xnnpack_report(path: str) -> Dict:
 def count_macs(path: str) -> int:
     """Multiply-accumulates of one invocation (batch included)."""
     interpreter = _interpreter(path, delegate=False)
-    shapes = {d["index"]: tuple(d["shape"]) for d in interpreter.get_tensor_details()}
+    shapes = {d["index"]: tuple(int(v) for v in d["shape"]) for d in interpreter.get_tensor_details()}
     total = 0
     for op in interpreter._get_ops_details():
         name, inputs, outputs = op["op_name"], list(op["inputs"]), list(op["outputs"])
@@ -84,7 +84,7 @@ def count_macs(path: str) -> int:
         elif name == "BATCH_MATMUL":
             lhs = shapes[inputs[0]]
             total += int(np.prod(out)) * lhs[-1]
-    return total
+    return int(total)
 
 
 def run_tflite(path: str, inputs: np.ndarray, num_threads: int = 1) -> np.ndarray:

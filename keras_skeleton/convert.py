@@ -13,13 +13,19 @@ import sys
 
 from absl import app, flags
 
-flags.DEFINE_string("model", None, "Registered model name (keras_skeleton.list_models()).")
-flags.DEFINE_string("checkpoint", None, "Official checkpoint file.")
-flags.DEFINE_integer("num_classes", 0, "Classes (0 = infer from the classifier weight).")
-flags.DEFINE_string("layout", None, "Skeleton layout (default: the model's).")
-flags.DEFINE_integer("num_frames", None, "Fix the model's T (default: free where the model allows).")
-flags.DEFINE_string("output", None, "Output .keras file.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defined only when run as a command, so importing this module never clashes with other flags."""
+    flags.DEFINE_string("model", None, "Registered model name (keras_skeleton.list_models()).")
+    flags.DEFINE_string("checkpoint", None, "Official checkpoint file.")
+    flags.DEFINE_integer("num_classes", 0, "Classes (0 = infer from the classifier weight).")
+    flags.DEFINE_string("layout", None, "Skeleton layout (default: the model's).")
+    flags.DEFINE_integer("num_frames", None, "Fix the model's T (default: free where the model allows).")
+    flags.DEFINE_string("output", None, "Output .keras file.")
+
+
 
 
 def infer_num_classes(tensors) -> int:
@@ -83,4 +89,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

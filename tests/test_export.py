@@ -1,0 +1,96 @@
+"""Export gates and the LiteRT-only predictor."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT, shared_path
+
+
+@pytest.fixture(scope="module")
+def light_model(tmp_path_factory):
+    """CTRGCN_light with the official (parity fixture) weights: realistic logits for parity gates."""
+    from keras_skeleton.convert import convert
+    path = str(tmp_path_factory.mktemp("light") / "ctrgcn_light.keras")
+    convert("ctrgcn_light", shared_path("parity", "ctrgcn_light_ntu60", "model.pdparams"), path, num_classes=60)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fixture_clips(tmp_path_factory):
+    """The parity fixture's real NTU input as a prepared dataset (its random weights give sane logits there)."""
+    from data_tools.prepared import write_meta, write_split
+    folder = str(tmp_path_factory.mktemp("clips"))
+    joints = np.load(shared_path("parity", "ctrgcn_light_ntu60", "input.npy")).transpose(0, 4, 2, 3, 1)
+    write_split(folder, "val", ["a", "b"], [0, 1], joints, num_persons=2, max_frames=64, num_joints=25,
+                num_channels=3)
+    write_meta(folder, "ntu25", 60, splits={"val": 2}, max_frames=64)
+    return folder
+
+
+def test_export_passes_gates_and_reports(light_model, fixture_clips, tmp_path):
+    from export.export_model import export
+    report = export(light_model, str(tmp_path), num_frames=64, formats=("tflite", "onnx"),
+                    quantization=("float32", "dynamic_int8"), calibration_data=fixture_clips)
+    files = report["files"]
+    assert files["tflite_float32"]["max_abs_diff"] <= 1e-4 and files["onnx"]["max_abs_diff"] <= 1e-4
+    assert files["tflite_float32"]["top1_agreement"] == 1.0
+    assert files["tflite_float32"]["max_tensor_rank"] <= 5            # only the raw (N, M, T, V, C) input is rank 5
+    assert files["tflite_float32"]["xnnpack"]["undelegated"] == []
+    assert files["tflite_dynamic_int8"]["bytes"] < files["tflite_float32"]["bytes"] / 2
+    assert files["tflite_float32"]["macs"] > 0
+    info = json.load(open(tmp_path / "model_info.json"))
+    assert info["num_frames"] == 64 and info["num_persons"] == 2
+    assert json.load(open(tmp_path / "export_report.json"))["gates_failed"] == []
+
+
+def run_export(*args):
+    return subprocess.run([sys.executable, "-m", "export.export_model", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+
+
+def test_size_and_parity_gates_fail_when_they_should(light_model, tmp_path):
+    result = run_export(f"--model_path={light_model}", f"--output_dir={tmp_path / 'a'}", "--num_frames=16",
+                        "--formats=tflite", "--max_size_mb=0.1", "--check_samples=4")
+    assert result.returncode != 0 and "size gate" in result.stderr and "Traceback" not in result.stderr
+    result = run_export(f"--model_path={light_model}", f"--output_dir={tmp_path / 'b'}", "--num_frames=16",
+                        "--formats=onnx", "--tolerance=1e-12", "--check_samples=4", "--max_size_mb=100")
+    assert result.returncode != 0 and "parity gate" in result.stderr and "model.onnx" in result.stderr
+
+
+def test_builtin_ops_gate(light_model, tmp_path, monkeypatch):
+    from export import export_model, tflite_tools
+    monkeypatch.setattr(tflite_tools, "op_histogram", lambda path: {"CONV_2D": 3, "FlexErf": 1})
+    with pytest.raises(export_model.ExportError, match="builtin-ops gate"):
+        export_model.export(light_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2,
+                            tolerance=1e9)
+
+
+def test_missing_model_is_one_line(tmp_path):
+    result = run_export(f"--model_path={tmp_path / 'none.keras'}", f"--output_dir={tmp_path}")
+    assert result.returncode != 0 and "not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predictor_imports_no_tensorflow_and_reports_errors(light_model, tmp_path):
+    from export.export_model import export
+    export(light_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2, tolerance=1e9)
+    model = tmp_path / "model_float32.tflite"
+    clip = tmp_path / "clip.npy"
+    np.save(clip, np.random.default_rng(0).normal(0, 0.3, (2, 40, 25, 3)).astype("float32"))
+    probe = ("import sys, apps.predict as p; code = p.main(['--model', sys.argv[1], '--input', sys.argv[2]]); "
+             "print('TF_IMPORTED' if ('tensorflow' in sys.modules or 'keras' in sys.modules) else 'TF_FREE'); "
+             "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", probe, str(model), str(clip)], cwd=REPO_ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "TF_FREE" in result.stdout and '"top1"' in result.stdout
+    ucla = tmp_path / "a01_s01_e00_v01.json"
+    ucla.write_text(json.dumps({"file_name": "a01", "skeletons": np.zeros((5, 20, 3)).tolist(), "label": 1}))
+    for bad, message in ((ucla, "V=20"), (tmp_path / "missing.skeleton", "not found")):
+        result = subprocess.run([sys.executable, "-m", "apps.predict", f"--model={model}", f"--input={bad}"],
+                                cwd=REPO_ROOT, capture_output=True, text=True)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
