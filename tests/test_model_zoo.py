@@ -17,18 +17,22 @@ FRAMES = 8
 
 
 @pytest.mark.parametrize("name", keras_skeleton.list_models())
-def test_chain(name, tmp_path):
+def test_chain(name, tiny_prepared, tmp_path):
+    from data_tools.prepared import PreparedSplit
     from export.export_model import convert_tflite, fixed_model
     from export.tflite_tools import op_histogram, run_tflite
+    from keras_skeleton.data.pipeline import FeederConfig, SkeletonFeeder
 
     keras.utils.set_random_seed(0)
-    model = keras_skeleton.get_model(name, num_classes=4)
+    model = keras_skeleton.get_model(name, num_classes=2)
     model.compile(optimizer=keras_skeleton.optim.TorchSGD(0.01),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 0.3, (2, 2, FRAMES, 25, 3)).astype("float32")
+    # Two training steps on batches of the foundation's pipeline (crop-resize + rotation).
+    feeder = SkeletonFeeder(PreparedSplit(tiny_prepared, "train"), FeederConfig(FRAMES, [0.5, 1.0], 0.3,
+                            min_crop=FRAMES), batch_size=2, shuffle=True, seed=0, drop_remainder=True)
     before = model.get_layer("fc").get_weights()[0].copy()
-    model.train_on_batch(x, np.array([0, 3]))
+    for step, (x, y) in zip(range(2), feeder):
+        model.train_on_batch(x, y)
     assert not np.array_equal(before, model.get_layer("fc").get_weights()[0])
 
     path = str(tmp_path / f"{name}.keras")
