@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -26,22 +27,25 @@ def define_flags():
     flags.DEFINE_string("output", None, "Output .keras file.")
 
 
-
-
 def infer_num_classes(tensors) -> int:
-    """The classifier width, read from the usual classifier keys."""
+    """The classifier width read from the usual classifier keys; 0 when none is found.
+
+    PyTorch Linear / Conv weights are ``(classes, ...)``; a Paddle ``head.fc.weight`` is ``(in, classes)``.
+    """
     for key, axis in (("fc.weight", 0), ("head.fc.weight", 1), ("cls_head.fc_cls.weight", 0),
-                      ("fcn.weight", 0), ("classifier.fc.weight", 0), ("fc.weight", 0)):
-        if key in tensors:
+                      ("fcn.weight", 0), ("classifier.fc.weight", 0)):
+        if key in tensors and tensors[key].ndim >= 2:
             return int(tensors[key].shape[axis])
-    for key, value in tensors.items():
-        if key.endswith("fc.weight") or key.endswith("fcn.weight"):
-            return int(value.shape[0])
     return 0
 
 
 def convert(model_name: str, checkpoint: str, output: str, num_classes: int = 0, layout=None, num_frames=None):
-    """Builds ``model_name``, imports ``checkpoint`` into it and saves ``output``; returns the model."""
+    """Builds ``model_name``, imports ``checkpoint`` into it and saves ``output`` (skipped when empty).
+
+    ``num_classes=0`` reads the width from the classifier weight; ``layout`` / ``num_frames`` are passed to
+    the builder only when given. Returns ``(model, state, info)``: the Keras model, the ``StateDict`` (which
+    keys were used) and the reader's ``info``. Raises ``CheckpointError`` naming the file or the keys.
+    """
     import keras_skeleton
     from data_tools.prepared import atomic_path
     from keras_skeleton.checkpoint_io import load_state_dict
@@ -83,9 +87,14 @@ def main(argv):
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
-    parameters = sum(int(w.numpy().size) for w in model.trainable_weights)
-    print(f"converted {FLAGS.checkpoint} ({info['format']}, {len(state.used)} tensors) -> {FLAGS.output}: "
-          f"{FLAGS.model}, {parameters:,} trainable parameters")
+    except OSError as e:  # e.g. the output folder cannot be written
+        print(f"error: cannot write '{FLAGS.output}': {e}", file=sys.stderr)
+        sys.exit(1)
+    parameters = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    skipped = len(state.tensors) - len(state.used)
+    print(f"converted {FLAGS.checkpoint} ({info['format']}): {len(state.used)} tensors used"
+          + (f", {skipped} ignored (num_batches_tracked)" if skipped else "")
+          + f" -> {FLAGS.output}: {FLAGS.model}, {model.output_shape[-1]} classes, {parameters:,} trainable parameters")
 
 
 if __name__ == "__main__":

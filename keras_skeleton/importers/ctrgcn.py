@@ -5,8 +5,6 @@ The helpers here (BatchNorm, conv, CTR-GC, MS-TCN) are shared by the CTRGCN_ligh
 
 from __future__ import annotations
 
-import numpy as np
-
 from keras_skeleton.importers.base import StateDict, assign, register_importer, torch_conv_kernel
 
 
@@ -41,6 +39,7 @@ def import_conv(layer, state: StateDict, prefix: str) -> None:
 
 
 def import_ctrgc(layer, state: StateDict, prefix: str) -> None:
+    """One ``CTRGC``: its four 1x1 convs (with biases) ``prefix.conv1`` .. ``prefix.conv4``."""
     for name in ("conv1", "conv2", "conv3", "conv4"):
         import_conv(getattr(layer, name), state, f"{prefix}.{name}")
 
@@ -97,6 +96,7 @@ def import_classifier(model, state: StateDict, style: KeyStyle) -> None:
 
 
 def detect_style(state: StateDict) -> KeyStyle:
+    """Paddle checkpoints prefix the backbone with ``backbone.``; official PyTorch ones have no prefix."""
     return KeyStyle(paddle=any(k.startswith("backbone.") for k in state.tensors))
 
 
@@ -115,6 +115,3 @@ def import_ctrgcn(model, state: StateDict, **unused) -> None:
             import_batch_norm(block.residual_bn, state, f"{prefix}.residual.bn", style)
     import_classifier(model, state, style)
 
-
-def trainable_parameter_count(model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
