@@ -131,7 +131,9 @@ class MultiScaleTCNPlusPlus(keras.layers.Layer):
             outputs.append(tconv(ops.relu(stem_bn(stem(x), training=training))))
         outputs.append(self.pool(ops.relu(self.pool_stem_bn(self.pool_stem(x), training=training))))
         outputs.append(self.point_conv(x))
-        y = ops.concatenate(outputs, axis=-1)
+        # Two concatenations of <= 4 inputs: XNNPACK delegates CONCATENATION only up to 5 inputs,
+        # and one undelegated 6-way concat per block splits the TFLite graph into 11 partitions.
+        y = ops.concatenate([ops.concatenate(outputs[:-2], axis=-1)] + outputs[-2:], axis=-1)
         y = self.transform_conv(ops.relu(self.transform_bn(y, training=training)))
         return self.bn(y, training=training)
 

@@ -18,6 +18,8 @@ def stgcnpp(num_classes=60, layout="ntu25", num_persons=2, num_frames=None, num_
             name="stgcnpp"):
     """ST-GCN++: raw joints ``(N, M, T, V, C)`` -> logits ``(N, num_classes)``."""
     layout = graphs.get_layout(layout)
+    # PYSKL's matrices as built (the helper's default orientation); AdaptiveGraphConv reads them
+    # source-row, out[w] = sum_v h[v] A[v, w], so checkpoint A copies unchanged (MODEL_SPEC §6.2).
     adjacency = graphs.spatial_adjacency(layout, _GRAPH_VARIANT.get(layout.name))
     inputs = keras.Input((num_persons, num_frames, layout.num_joints, num_channels), name="joints")
     # data_bn "VC": one BN over V*C channels shared by all persons.
