@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from keras_skeleton.layers.common import PACKAGE, TemporalConv, TemporalMaxPool, batch_norm, conv1x1, kaiming_fan_in
-from keras_skeleton.layers.ctrgcn import MultiScaleTemporalConv, refined_aggregate, relation_width
+from keras_skeleton.layers.ctrgcn import MultiScaleTemporalConv, UnitGCN, refined_aggregate, relation_width
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -205,8 +205,6 @@ class LightBlock(keras.layers.Layer):
         self.residual_in_tcn = residual_in_tcn
 
     def build(self, input_shape):
-        from keras_skeleton.layers.ctrgcn import UnitGCN
-
         in_channels = input_shape[-1]
         tcn_input = input_shape
         if self.use_gcn:
