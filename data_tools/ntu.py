@@ -170,20 +170,70 @@ def find_samples(raw_dirs: Sequence[str], dataset: str) -> Tuple[List[Sample], L
     return [found[name] for name in sorted(found)], left_out
 
 
-# --- parsing in worker processes -----------------------------------------------------------------
+# --- parsing and writing in worker processes ----------------------------------------------------
+#
+# Workers write their samples straight into the output files (``os.pwrite`` at positions fixed
+# in advance) and send back only the frame count: no array crosses a process boundary.
 
-def _process_path(path: str) -> Tuple[Optional[np.ndarray], Optional[str]]:
-    """``(joints (T, 75 | 150) float32, None)`` or ``(None, reason)`` for one file (runs in a worker)."""
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """One output data file as a worker sees it."""
+
+    path: str
+    offset: int              # start of the array data in the file
+    sample_bytes: int
+    person_bytes: int
+
+
+_worker_targets: List[_Target] = []
+_worker_fds: List[int] = []
+_worker_settings: Dict[str, object] = {}
+
+
+def _start_worker(targets: Sequence[_Target], max_frames: int, duplicate_lone_actor: bool) -> None:
+    keep_freed_memory()
+    _stop_worker()
+    _worker_targets.extend(targets)
+    _worker_fds.extend(os.open(t.path, os.O_WRONLY) for t in targets)
+    _worker_settings.update(max_frames=max_frames, duplicate_lone_actor=duplicate_lone_actor)
+
+
+def _stop_worker() -> None:
+    for fd in _worker_fds:
+        os.close(fd)
+    _worker_fds.clear()
+    _worker_targets.clear()
+
+
+def _convert_one(task: Tuple[str, Tuple[Tuple[int, int], ...]]) -> Tuple[int, Optional[str], Optional[str]]:
+    """Parses one file and writes it at its slots ``(target, position)``.
+
+    Returns ``(num_frames, problem, note)``: ``problem`` names the file and line when it is
+    unusable (num_frames 0); ``note`` reports a sample cut to the frame limit.
+    """
+    path, slots = task
     try:
         with open(path, "rb") as f:
             data = f.read()
-        return process_skeleton(data, path), None
+        joints = process_skeleton(data, path)
     except NTUSkeletonError as e:
-        return None, str(e)
+        return 0, str(e), None
     except OSError as e:
-        return None, f"{path}: cannot be read ({e.strerror or e})"
+        return 0, f"{path}: cannot be read ({e.strerror or e})", None
     except Exception as e:  # noqa: BLE001 - one odd file must not end a run over 100,000 files
-        return None, f"{path}: unexpected {type(e).__name__} while parsing ({e}); please report this file"
+        return 0, f"{path}: unexpected {type(e).__name__} while parsing ({e}); please report this file", None
+    note = None
+    max_frames = _worker_settings["max_frames"]
+    if len(joints) > max_frames:
+        note = f"{path}: {len(joints)} frames, cut to {max_frames}"
+        joints = joints[:max_frames]
+    chunks = _person_chunks(joints, _worker_settings["duplicate_lone_actor"])
+    for target, position in slots:
+        base = _worker_targets[target].offset + position * _worker_targets[target].sample_bytes
+        for person, chunk in enumerate(chunks):
+            if chunk:
+                os.pwrite(_worker_fds[target], chunk, base + person * _worker_targets[target].person_bytes)
+    return len(joints), None, note
 
 
 def keep_freed_memory() -> None:
@@ -203,16 +253,22 @@ def keep_freed_memory() -> None:
         pass
 
 
-def _process_all(paths: Sequence[str], workers: int) -> Iterator[Tuple[Optional[np.ndarray], Optional[str]]]:
-    """Results of ``_process_path`` in the order of ``paths``."""
-    if workers <= 1 or len(paths) < 2:
-        yield from map(_process_path, paths)
+def _convert_all(tasks: Sequence, targets: Sequence[_Target], max_frames: int, duplicate_lone_actor: bool,
+                 workers: int) -> Iterator[Tuple[int, Optional[str], Optional[str]]]:
+    """Results of ``_convert_one`` in the order of ``tasks``."""
+    settings = (list(targets), max_frames, duplicate_lone_actor)
+    if workers <= 1 or len(tasks) < 2:
+        _start_worker(*settings)
+        try:
+            yield from map(_convert_one, tasks)
+        finally:
+            _stop_worker()
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    chunk = max(1, min(16, len(paths) // (workers * 8)))
-    with context.Pool(min(workers, len(paths)), initializer=keep_freed_memory) as pool:
-        yield from pool.imap(_process_path, paths, chunksize=chunk)
+    chunk = max(1, min(16, len(tasks) // (workers * 8)))
+    with context.Pool(min(workers, len(tasks)), initializer=_start_worker, initargs=settings) as pool:
+        yield from pool.imap(_convert_one, tasks, chunksize=chunk)
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -255,11 +311,8 @@ class _PaddedDataFile:
         with contextlib.suppress(OSError):
             os.remove(self.tmp_path)
 
-    def write(self, position: int, persons: Sequence[bytes]) -> None:
-        base = self.offset + position * self.sample_bytes
-        for person, chunk in enumerate(persons):
-            if chunk:
-                os.pwrite(self.fd, chunk, base + person * self.person_bytes)
+    def target(self) -> _Target:
+        return _Target(self.tmp_path, self.offset, self.sample_bytes, self.person_bytes)
 
     def finish(self, kept_positions: Sequence[int], frames: Sequence[int]) -> None:
         """Keeps the samples at ``kept_positions`` (``frames`` valid frames each), in that order."""
@@ -328,34 +381,30 @@ def convert(raw_dirs: Sequence[str], out_dir: str, dataset: str = "ntu60",
 
     # Where each sample goes: benchmark -> split -> position, assuming every file parses.
     placements: Dict[str, Dict[str, List[int]]] = {b: split_samples(samples, dataset, b) for b in benchmarks}
-    slot_of: List[List[Tuple[str, str, int]]] = [[] for _ in samples]
-    for benchmark, splits in placements.items():
-        for split, indices in splits.items():
-            for position, index in enumerate(indices):
-                slot_of[index].append((benchmark, split, position))
+    file_keys = [(b, s) for b, splits in placements.items() for s in splits]
+    slots: List[List[Tuple[int, int]]] = [[] for _ in samples]
+    for target, (benchmark, split) in enumerate(file_keys):
+        for position, index in enumerate(placements[benchmark][split]):
+            slots[index].append((target, position))
 
     unreadable: List[str] = []
     truncated: List[str] = []
     num_frames = np.zeros(len(samples), np.int64)
-    ok = np.zeros(len(samples), bool)
     with contextlib.ExitStack() as stack:
-        files = {(b, s): _PaddedDataFile(os.path.join(out_dir, b, f"{s}_data.npy"), len(indices), max_frames, stack)
-                 for b, splits in placements.items() for s, indices in splits.items()}
-        results = _process_all([s.path for s in samples], workers)
+        files = {(b, s): _PaddedDataFile(os.path.join(out_dir, b, f"{s}_data.npy"), len(placements[b][s]),
+                                         max_frames, stack) for b, s in file_keys}
+        tasks = [(sample.path, tuple(slots[i])) for i, sample in enumerate(samples)]
+        results = _convert_all(tasks, [files[key].target() for key in file_keys], max_frames,
+                               spec.duplicate_lone_actor, workers)
         if progress:
             results = _progress(results, len(samples))
-        for index, (joints, problem) in enumerate(results):
-            if joints is None:
+        for index, (frames, problem, note) in enumerate(results):
+            num_frames[index] = frames
+            if problem:
                 unreadable.append(problem)
-                continue
-            if len(joints) > max_frames:
-                truncated.append(f"{samples[index].path}: {len(joints)} frames, cut to {max_frames}")
-                joints = joints[:max_frames]
-            chunks = _person_chunks(joints, spec.duplicate_lone_actor)
-            for benchmark, split, position in slot_of[index]:
-                files[benchmark, split].write(position, chunks)
-            num_frames[index] = len(joints)
-            ok[index] = True
+            if note:
+                truncated.append(note)
+        ok = num_frames > 0
 
         if not ok.any():
             # Leave nothing half-made: the ExitStack removes the temporary data files.

@@ -119,7 +119,46 @@ def _decode_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray) -> Tuple[n
     padded = b"0" * _FRONT_PAD + data + b" " * _BACK_PAD
     # Unaligned little-endian uint64 starting at every byte (a view, no copy).
     words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    negative = np.frombuffer(padded, np.uint8)[starts + _FRONT_PAD] == 45
+    characters = np.frombuffer(padded, np.uint8)
+    # Kinect camera coordinates are metres: one integer digit, a dot, then the fraction. That
+    # shape takes a few operations; every other token goes through the general decoder.
+    negative = characters[starts + _FRONT_PAD] == 45
+    digits_start = starts + negative + _FRONT_PAD
+    int_digit = characters[digits_start] - np.uint8(48)
+    fraction_length = ends + _FRONT_PAD - digits_start - 2
+    decoded = (int_digit <= 9) & (characters[digits_start + 1] == 46) & (fraction_length >= 0) & \
+        (fraction_length <= 14)
+    fraction_length = np.clip(fraction_length, 0, 14)
+    values = _fraction_mantissa(words, ends, fraction_length, decoded)
+    values += int_digit * _POW10_INT[fraction_length]
+    values = values.astype(np.float64) / _POW10_FLOAT[fraction_length]
+    values = np.where(negative, -values, values)
+    others = np.flatnonzero(~decoded)
+    if len(others) > 64:          # a few odd tokens are cheaper for float() than for numpy
+        values[others], decoded[others] = _decode_general(words, characters, starts[others], ends[others])
+    return values, decoded
+
+
+def _fraction_mantissa(words: np.ndarray, ends: np.ndarray, fraction_length: np.ndarray,
+                       decoded: np.ndarray) -> np.ndarray:
+    """Integer value of the last ``fraction_length`` (0..16) digits before ``ends``; clears ``decoded``
+    where they are not all digits."""
+    low_length = np.minimum(fraction_length, 8)
+    fraction, low_ok = _digit_runs(words, ends, low_length)
+    decoded &= low_ok
+    long_fraction = np.flatnonzero(fraction_length > 8)
+    if len(long_fraction):
+        # Fractions of 9-16 digits (|x| < 0.01 written in full): their first digits, for those tokens only.
+        high, high_ok = _digit_runs(words, ends[long_fraction] - 8, fraction_length[long_fraction] - 8)
+        fraction[long_fraction] += high * _U64(10 ** 8)
+        decoded[long_fraction] &= high_ok
+    return fraction
+
+
+def _decode_general(words: np.ndarray, characters: np.ndarray, starts: np.ndarray,
+                    ends: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``_decode_tokens`` for any integer-part length (<= 8 digits) and tokens without a dot."""
+    negative = characters[starts + _FRONT_PAD] == 45
     digits_start = starts + negative
     length = ends - digits_start
     first_word = words[digits_start + _FRONT_PAD] ^ _BYTES_2E
@@ -133,16 +172,8 @@ def _decode_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray) -> Tuple[n
         (int_length + fraction_length <= 15)
     fraction_length = np.clip(fraction_length, 0, 16)
     int_value, int_ok = _digit_runs(words, digits_start + int_length, int_length)
-    low_length = np.minimum(fraction_length, 8)
-    fraction, low_ok = _digit_runs(words, ends, low_length)
-    decoded &= int_ok & low_ok
-    long_fraction = np.flatnonzero(fraction_length > 8)
-    if len(long_fraction):
-        # Fractions of 9-16 digits (|x| < 0.01 written in full): their first digits, for those tokens only.
-        high, high_ok = _digit_runs(words, ends[long_fraction] - 8, fraction_length[long_fraction] - 8)
-        fraction[long_fraction] += high * _U64(10 ** 8)
-        decoded[long_fraction] &= high_ok
-    mantissa = int_value * _POW10_INT[fraction_length] + fraction
+    decoded &= int_ok
+    mantissa = int_value * _POW10_INT[fraction_length] + _fraction_mantissa(words, ends, fraction_length, decoded)
     values = mantissa.astype(np.float64) / _POW10_FLOAT[fraction_length]
     return np.where(negative, -values, values), decoded
 
@@ -154,11 +185,9 @@ class _Lines:
         self.data = data
         self.path = path
         self.buffer = np.frombuffer(data, np.uint8)
-        # One pass finds both the line breaks and the spaces (the coordinate parser needs those).
-        separators = np.flatnonzero(self.buffer <= 32)
-        kinds = self.buffer[separators]
-        newlines = separators[kinds == 10]
-        self.spaces = separators[kinds == 32]
+        # One pass finds the line breaks and every other separator the coordinate parser needs.
+        self.separators = np.flatnonzero(self.buffer <= 32)
+        newlines = self.separators[self.buffer[self.separators] == 10]
         self.start_array = np.concatenate([[0], newlines + 1])
         self.end_array = np.concatenate([newlines, [len(data)]])
         self.count = len(self.start_array)
@@ -303,37 +332,46 @@ def parse_skeleton(data: bytes, path: str = "<bytes>") -> RawSkeleton:
     return RawSkeleton(blocks.body_ids, joints, first_frame.tolist(), blocks.num_valid_frames)
 
 
+_SPLIT_WHITESPACE = np.zeros(256, bool)
+_SPLIT_WHITESPACE[[9, 10, 11, 12, 13, 32]] = True
+
+
 def _read_coordinates(lines: _Lines, block_lines: np.ndarray, path: str) -> np.ndarray:
     """x, y, z (the first three tokens) of every joint line: ``(num_blocks, 25, 3)`` float32."""
     joint_lines = (block_lines[:, None] + np.arange(NUM_JOINTS)).ravel()
     line_starts = lines.start_array[joint_lines]
     line_ends = lines.end_array[joint_lines]
-    # Fast path for the real layout: tokens separated by single spaces, at least four per line.
-    spaces = np.concatenate([lines.spaces, np.full(3, len(lines.data) + 1)])
-    first_space = np.searchsorted(spaces, line_starts)
-    token_ends = spaces[first_space[:, None] + np.arange(3)]               # (n, 3)
+    # Fast path for the real layout: the first three tokens each followed by one separator.
+    separators = lines.separators
+    first = np.minimum(np.searchsorted(separators, line_starts), len(separators) - 3)
+    token_ends = np.empty((len(joint_lines), 3), np.int64)
     token_starts = np.empty_like(token_ends)
     token_starts[:, 0] = line_starts
+    for column in range(3):
+        token_ends[:, column] = separators[first + column] if len(separators) >= 3 else line_starts
     token_starts[:, 1:] = token_ends[:, :2] + 1
     values, decoded = _decode_tokens(lines.data, token_starts.ravel(), token_ends.ravel())
     values = values.reshape(-1, 3)
-    regular = decoded.reshape(-1, 3).all(axis=1) & (token_ends[:, 2] < line_ends)
+    decoded = decoded.reshape(-1, 3)
+    # Separators must be what str.split() splits on (not, say, a NUL inside a token).
+    whitespace = _SPLIT_WHITESPACE[lines.buffer[np.minimum(token_ends, len(lines.buffer) - 1)]]
+    regular = decoded[:, 0] & decoded[:, 1] & decoded[:, 2] & whitespace[:, 0] & whitespace[:, 1] & \
+        whitespace[:, 2] & (token_ends[:, 2] <= line_ends) & (token_ends[:, 0] >= line_starts)
     for k in np.flatnonzero(~regular):
-        # Other spacing, exactly three tokens, exponents (real files have e.g. -9.276937E-05):
+        # Other spacing, exponents (real files have e.g. -9.276937E-05), bad tokens:
         # split like the official script and let Python parse the numbers.
         tokens = lines.data[line_starts[k]:line_ends[k]].split()
+        line = int(joint_lines[k]) + 1
         if len(tokens) < 3:
-            raise NTUSkeletonError(path, int(joint_lines[k]) + 1,
-                                   f"joint line has {len(tokens)} values, expected at least x, y, z")
+            raise NTUSkeletonError(path, line, f"joint line has {len(tokens)} values, expected at least x, y, z")
         for c in range(3):
             try:
                 values[k, c] = float(tokens[c])
             except ValueError:
                 shown = tokens[c][:40].decode("latin-1")
-                raise NTUSkeletonError(path, int(joint_lines[k]) + 1, f"coordinate '{shown}' is not a number") from None
-    finite = np.isfinite(values).all(axis=1)
-    if not finite.all():
-        raise NTUSkeletonError(path, int(joint_lines[np.argmin(finite)]) + 1, "NaN or infinite coordinate")
+                raise NTUSkeletonError(path, line, f"coordinate '{shown}' is not a number") from None
+        if not np.isfinite(values[k]).all():       # only float() can produce NaN or infinity
+            raise NTUSkeletonError(path, line, "NaN or infinite coordinate")
     # float -> float32 exactly like the official np.array(tokens, dtype=np.float32).
     return values.astype(np.float32).reshape(len(block_lines), NUM_JOINTS, 3)
 

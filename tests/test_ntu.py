@@ -1,6 +1,7 @@
 """NTU RGB+D raw converter: exactness on the 60 shared files, splits, bad input, fuzzing, CLI."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -294,7 +295,22 @@ def test_vectorised_decoding_equals_python_float(tokens):
     data = " ".join(tokens).encode()
     starts = np.cumsum([0] + [len(t) + 1 for t in tokens[:-1]])
     ends = starts + np.array([len(t) for t in tokens])
-    values, decoded = ntu_skeleton._decode_tokens(data, starts, ends)
-    for token, value, ok in zip(tokens, values, decoded):
-        if ok:
-            assert float(token) == value and np.signbit(float(token)) == np.signbit(value), token
+    padded = b"0" * ntu_skeleton._FRONT_PAD + data + b" " * ntu_skeleton._BACK_PAD
+    words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    general = ntu_skeleton._decode_general(words, np.frombuffer(padded, np.uint8), starts, ends)
+    for values, decoded in (ntu_skeleton._decode_tokens(data, starts, ends), general):
+        for token, value, ok in zip(tokens, values, decoded):
+            if ok:
+                assert float(token) == value and np.signbit(float(token)) == np.signbit(value), token
+    assert all(general[1][[i for i, t in enumerate(tokens) if re.fullmatch(r"-?\d{1,8}(\.\d{0,7})?", t)]])
+
+
+def test_separators_inside_tokens_are_not_accepted():
+    rng = np.random.default_rng(4)
+    text = skeleton_text([[(5, j)] for j in standing_body(rng, 12)]).split("\n")
+    text[5] = "0.5\x001.0 2.0 3.0 1 1 1 1 0 0 0 1 2"
+    with pytest.raises(NTUSkeletonError, match=r"x.skeleton:6: coordinate '0.5.*' is not a number"):
+        ntu_skeleton.process_skeleton("\n".join(text).encode(), "x.skeleton")
+    text[5] = "0.5\t1.0  2.0\r"                      # odd but valid spacing: parsed like str.split()
+    joints = ntu_skeleton.parse_skeleton("\n".join(text).encode()).joints[0]
+    np.testing.assert_array_equal(joints[0, 1], np.float32([0.5, 1.0, 2.0]))
