@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,15 +50,22 @@ def build_file_set(raw_dir: str, target: str, setups: int) -> int:
     return setups * len(names)
 
 
-def run_converter(raw: str, out: str, workers: int) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_converter(raw: str, out: str, workers: int):
+    """Runs the converter command; returns ``(wall seconds, CPU seconds of it and its workers)``."""
     command = [sys.executable, "-m", "data_tools.ntu", f"--raw_dir={raw}", f"--out_dir={out}", "--dataset=ntu120",
                f"--workers={workers}", "--noprogress"]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    return seconds
+    return seconds, _children_cpu() - cpu_before
 
 
 def same_outputs(first: str, second: str) -> bool:
@@ -82,13 +90,15 @@ def main(argv):
     try:
         raw = os.path.join(work, "raw")
         num_files = build_file_set(options.raw_dir, raw, options.setups)
-        seconds = []
+        seconds, cpu = [], []
         for repeat in range(options.repeats):
             out = os.path.join(work, "out")
             shutil.rmtree(out, ignore_errors=True)
-            seconds.append(run_converter(raw, out, options.workers))
-            print(f"run {repeat + 1}: {num_files} files in {seconds[-1]:.2f} s = {num_files / seconds[-1]:.0f} files/s "
-                  f"({options.workers} workers)")
+            wall, used = run_converter(raw, out, options.workers)
+            seconds.append(wall)
+            cpu.append(used)
+            print(f"run {repeat + 1}: {num_files} files in {wall:.2f} s = {num_files / wall:.0f} files/s "
+                  f"({options.workers} workers, {used:.2f} CPU-s, load average {os.getloadavg()[0]:.1f})")
         identical = None
         if options.check:
             reference = os.path.join(work, "out_1worker")
@@ -104,6 +114,9 @@ def main(argv):
         "files_per_s": round(num_files / best, 1), "files_per_s_median": round(num_files / median, 1),
         "official_files_per_s": round(OFFICIAL_FILES_PER_S, 1),
         "speedup_vs_official": round(num_files / best / OFFICIAL_FILES_PER_S, 1),
+        "cpu_s_median": round(statistics.median(cpu), 3),
+        # What the CPU time alone allows when the workers get whole cores (the machine is shared).
+        "files_per_s_if_cores_free": round(num_files * options.workers / statistics.median(cpu), 1),
         "identical_to_one_worker": identical, "cpu_count": os.cpu_count(), "machine": platform.processor() or
         platform.machine(), "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }

@@ -32,11 +32,22 @@ def define_flags() -> None:
     flags.DEFINE_bool("prepare_synthetic", False,
                       "Generate and prepare the synthetic NTU-format data set into data_dir when absent.")
     flags.DEFINE_integer("synthetic_performers", 10, "Performers of the synthetic data set.")
+    flags.DEFINE_string("prepare_nwucla", None, "NW-UCLA folder (holding all_sqe/): prepare data_dir from it "
+                        "when data_dir holds no meta.json (e.g. ../shared/data/nw_ucla).")
     flags.DEFINE_integer("window", 64, "Frames fed to the model after crop-and-resize.")
     flags.DEFINE_list("train_p_interval", ["0.5", "1.0"], "Random valid-frame crop ratio range (training).")
     flags.DEFINE_list("eval_p_interval", ["0.95"], "Centre crop ratio (evaluation).")
     flags.DEFINE_integer("min_crop", 64, "Minimum random-crop length (the reference hard-codes 64).")
     flags.DEFINE_float("rotation", 0.3, "Max random rotation angle (radians) in training; 0 = off.")
+    flags.DEFINE_enum("sampling", "crop_resize", ["crop_resize", "ucla", "uniform", "first"],
+                      "Frame sampling: crop_resize (CTR-GCN: crop valid frames + linear resize), ucla (official "
+                      "NW-UCLA feeder: view rotation/scale, min-max to [-1, 1], sorted random frames / evenly spaced "
+                      "at test), uniform (PYSKL UniformSample), first (EfficientGCN: first --window frames).")
+    flags.DEFINE_integer("ucla_max_angle", 60, "NW-UCLA view rotation range in degrees (sampling=ucla, training).")
+    flags.DEFINE_integer("train_repeat", 1, "Each training sample appears this many times per epoch "
+                         "(NW-UCLA recipe: 5; PYSKL RepeatDataset: 5).")
+    flags.DEFINE_integer("test_clips", 1, "Clips per sample in the final evaluation, probabilities averaged "
+                         "(sampling=uniform; ST-GCN++: 10). Per-epoch validation uses one clip.")
     flags.DEFINE_enum("modality", "joint", ["joint", "bone", "joint_motion", "bone_motion"], "Input stream.")
     flags.DEFINE_integer("max_train_samples", 0, "Use only the first N training samples (0 = all).")
     flags.DEFINE_integer("max_eval_samples", 0, "Use only the first N evaluation samples (0 = all).")
@@ -45,9 +56,16 @@ def define_flags() -> None:
     flags.DEFINE_integer("batch_size", 64, "Training batch size.")
     flags.DEFINE_integer("eval_batch_size", 64, "Evaluation batch size.")
     flags.DEFINE_float("base_lr", 0.1, "Base learning rate.")
-    flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine"], "step: warm-up + step decay per epoch; "
-                      "cosine: warm-up + cosine per iteration.")
+    flags.DEFINE_integer("lr_reference_batch", 0, "Linear scaling rule: when > 0 the learning rates (base, "
+                         "warm-up start, minimum) are multiplied by batch_size / lr_reference_batch.")
+    flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine", "cosine_warmup_from_zero", "cosine_paddle"],
+                      "step: CTR-GCN, set per epoch, warm-up base*(e+1)/W then decay at --lr_decay_epochs; "
+                      "cosine: per iteration, warm-up base*(n+1)/W then cosine to --min_lr over the rest "
+                      "(ST-GCN++ with W=0); cosine_warmup_from_zero: EfficientGCN, warm-up base*n/W then cosine; "
+                      "cosine_paddle: PaddleVideo CustomWarmupCosineDecay, cosine measured from epoch 0 with a "
+                      "linear warm-up from --warmup_start_lr.")
     flags.DEFINE_integer("warmup_epochs", 5, "Linear warm-up epochs.")
+    flags.DEFINE_float("warmup_start_lr", 0.0, "First learning rate of the cosine_paddle warm-up.")
     flags.DEFINE_list("lr_decay_epochs", ["35", "55"], "Epochs at which the step schedule decays.")
     flags.DEFINE_float("lr_decay_rate", 0.1, "Step-decay factor.")
     flags.DEFINE_float("min_lr", 0.0, "Final learning rate of the cosine schedule.")
@@ -55,12 +73,21 @@ def define_flags() -> None:
     flags.DEFINE_bool("nesterov", True, "Nesterov momentum.")
     flags.DEFINE_float("weight_decay", 4e-4, "L2 weight decay added to every gradient (PyTorch SGD semantics).")
     flags.DEFINE_float("label_smoothing", 0.0, "Label smoothing of the cross-entropy.")
+    flags.DEFINE_float("mixup_alpha", 0.0, "Mixup with lambda ~ Beta(alpha, alpha) per training batch (0 = off).")
     # Run.
     flags.DEFINE_string("model_dir", None, "Output directory (config, checkpoints, TensorBoard, model, metrics).")
     flags.DEFINE_integer("seed", 1, "Random seed (weights, shuffling, augmentation).")
     flags.DEFINE_integer("steps_per_epoch", 0, "Limit the steps per epoch (0 = the whole split).")
     flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
     flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA-compile the train step.")
+    flags.DEFINE_integer("eval_every", 1, "Validate every N epochs (the last epoch is always evaluated).")
+    flags.DEFINE_integer("steps_per_execution", 1, "Training steps per compiled call (fewer host round trips).")
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                      "tf.distribute strategy (TensorFlow backend): default (one device), mirrored (all local "
+                      "GPUs), multi_worker (MultiWorkerMirroredStrategy over TF_CONFIG). --batch_size is the "
+                      "global batch, split over replicas.")
+    flags.DEFINE_bool("mixed_precision", False, "mixed_bfloat16 compute on a GPU; ignored with a note on CPU.")
+    flags.DEFINE_bool("tensorboard", True, "Write TensorBoard event files under model_dir/logs.")
     flags.DEFINE_integer("keep_checkpoints", 2, "Epoch checkpoints kept in model_dir/checkpoints.")
     flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
 
@@ -93,7 +120,8 @@ def float_list(values, name: str) -> List[float]:
 
 def validate() -> None:
     """Checks flag values that absl cannot check by itself."""
-    positive = ("epochs", "batch_size", "eval_batch_size", "window")
+    positive = ("epochs", "batch_size", "eval_batch_size", "window", "train_repeat", "test_clips", "eval_every",
+                "steps_per_execution")
     for name in positive:
         if getattr(FLAGS, name) <= 0:
             raise UsageError(f"--{name} must be positive, got {getattr(FLAGS, name)}")
@@ -107,7 +135,13 @@ def validate() -> None:
     float_list(FLAGS.lr_decay_epochs, "lr_decay_epochs")
     if not FLAGS.data_dir:
         raise UsageError("--data_dir is required (a prepared dataset directory)")
-    if not FLAGS.prepare_synthetic and not os.path.isdir(FLAGS.data_dir):
+    if FLAGS.mixup_alpha < 0 or not 0 <= FLAGS.label_smoothing < 1:
+        raise UsageError("--mixup_alpha must be >= 0 and --label_smoothing in [0, 1)")
+    if FLAGS.prepare_nwucla and not os.path.isdir(FLAGS.prepare_nwucla) and not os.path.isfile(
+            os.path.join(FLAGS.data_dir, "meta.json")):
+        raise UsageError(f"--prepare_nwucla folder '{FLAGS.prepare_nwucla}' does not exist "
+                         "(the NW-UCLA all_sqe JSON clips, e.g. ../shared/data/nw_ucla)")
+    if not (FLAGS.prepare_synthetic or FLAGS.prepare_nwucla) and not os.path.isdir(FLAGS.data_dir):
         raise UsageError(f"data directory '{FLAGS.data_dir}' does not exist "
                          "(prepare it with data_tools, or pass --prepare_synthetic for the synthetic set)")
     import keras_skeleton

@@ -1,12 +1,18 @@
-"""Evaluate a trained model on a prepared split, optionally fusing several streams.
+"""Evaluate trained models on a prepared split, fusing several streams.
 
     python -m keras_skeleton.evaluate --model_path=runs/x/model.keras --flagfile=configs/x.flags
-    python -m keras_skeleton.evaluate --model_path=J.keras,B.keras --stream_weights=0.6,0.6 --flagfile=...
+    python -m keras_skeleton.evaluate --flagfile=configs/nwucla_ctrgcn_joint.flags \\
+        --model_path=runs/j/model.keras,runs/b/model.keras,runs/jm/model.keras,runs/bm/model.keras
 
-Each model is evaluated with the flagfile's evaluation settings (window, centre crop,
-its own modality from the model directory's config.json when present). Prints one
-JSON object as the last line (``top1``, ``top5`` in percent; per stream and fused)
-and writes it to ``--output_json`` when given.
+Every model is evaluated with the flagfile's evaluation settings (window, sampling,
+test clips) and its own modality (``--stream_modalities``, else the ``config.json``
+beside the model, else ``--modality``). Streams are fused by a weighted sum of their
+scores (logits; clip-averaged probabilities with ``--test_clips`` > 1). Default
+weights follow CTR-GCN's ensemble by modality (joint 0.6, bone 0.6, joint_motion
+0.4, bone_motion 0.4); ``--fusion=pyskl`` gives PYSKL's 2:2:1:1, ``--fusion=equal``
+equal weights, and ``--stream_weights`` any weights. Prints each stream and the
+fused result; the last line is one JSON object with ``top1``/``top5`` (percent) of
+the fusion, also written to ``--output_json`` when given.
 """
 
 from __future__ import annotations
@@ -22,13 +28,24 @@ from data_tools.prepared import PreparedDataError, atomic_write_json
 
 define_flags()
 flags.DEFINE_list("model_path", None, "One or more .keras models (comma-separated) to evaluate and fuse.")
-flags.DEFINE_list("stream_weights", [], "Fusion weights, one per model (default: equal weights).")
-flags.DEFINE_list("stream_modalities", [], "Modality of each model (default: from its config.json, else --modality).")
+flags.DEFINE_list("stream_weights", [], "Fusion weights, one per model (default: --fusion by modality).")
+flags.DEFINE_enum("fusion", "ctrgcn", ["ctrgcn", "pyskl", "equal"],
+                  "Default weights by modality: ctrgcn 0.6/0.6/0.4/0.4, pyskl 2/2/1/1 "
+                  "(joint/bone/joint_motion/bone_motion), equal 1 each.")
+flags.DEFINE_list("stream_modalities", [], "Modality of each model (default: its config.json, else --modality).")
 flags.DEFINE_string("output_json", None, "Where to write the results JSON.")
+
+FUSION_WEIGHTS = {
+    "ctrgcn": {"joint": 0.6, "bone": 0.6, "joint_motion": 0.4, "bone_motion": 0.4},
+    "pyskl": {"joint": 2.0, "bone": 2.0, "joint_motion": 1.0, "bone_motion": 1.0},
+    "equal": {"joint": 1.0, "bone": 1.0, "joint_motion": 1.0, "bone_motion": 1.0},
+}
 
 
 def stream_modality(model_path: str, index: int) -> str:
     if FLAGS.stream_modalities:
+        if len(FLAGS.stream_modalities) != len(FLAGS.model_path):
+            raise UsageError(f"{len(FLAGS.stream_modalities)} --stream_modalities for {len(FLAGS.model_path)} models")
         return FLAGS.stream_modalities[index]
     config_path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
     if os.path.isfile(config_path):
@@ -37,60 +54,64 @@ def stream_modality(model_path: str, index: int) -> str:
     return FLAGS.modality
 
 
-def run():
-    import numpy as np
+def fusion_weights(modalities):
+    if FLAGS.stream_weights:
+        weights = float_list(FLAGS.stream_weights, "stream_weights")
+        if len(weights) != len(modalities):
+            raise UsageError(f"{len(weights)} --stream_weights for {len(modalities)} models")
+        return weights
+    return [FUSION_WEIGHTS[FLAGS.fusion][m] for m in modalities]
 
+
+def run():
     if not FLAGS.model_path:
         raise UsageError("--model_path is required")
-    if not FLAGS.data_dir or not os.path.isdir(FLAGS.data_dir):
-        raise UsageError(f"data directory '{FLAGS.data_dir}' does not exist")
+    if not FLAGS.data_dir:
+        raise UsageError("--data_dir is required (a prepared dataset directory)")
     for path in FLAGS.model_path:
         if not os.path.isfile(path):
             raise UsageError(f"model file '{path}' not found")
-    weights = float_list(FLAGS.stream_weights, "stream_weights") if FLAGS.stream_weights else [1.0] * len(
-        FLAGS.model_path)
-    if len(weights) != len(FLAGS.model_path):
-        raise UsageError(f"{len(weights)} --stream_weights for {len(FLAGS.model_path)} models")
+    from keras_skeleton.train import ensure_data, evaluate_model, feeder_config, summarize_predictions
+
+    ensure_data()
+    if not os.path.isdir(FLAGS.data_dir):
+        raise UsageError(f"data directory '{FLAGS.data_dir}' does not exist")
+    modalities = [stream_modality(path, i) for i, path in enumerate(FLAGS.model_path)]
+    weights = fusion_weights(modalities)
 
     import keras
-    import keras_skeleton
+    import keras_skeleton  # noqa: F401  (registers the custom layers for loading)
     from data_tools.prepared import PreparedSplit
     from keras_skeleton import graphs
-    from keras_skeleton.data.pipeline import FeederConfig, SkeletonFeeder
-    from keras_skeleton.train import summarize_predictions
+    from keras_skeleton.data.pipeline import SkeletonFeeder
 
     split = PreparedSplit(FLAGS.data_dir, FLAGS.eval_split)
     layout = graphs.get_layout(split.meta["layout"])
-    results, fused, labels = {"streams": {}}, None, None
-    for index, (path, weight) in enumerate(zip(FLAGS.model_path, weights)):
+    results, fused, labels = {"streams": []}, None, None
+    for path, modality, weight in zip(FLAGS.model_path, modalities, weights):
         try:
             model = keras.saving.load_model(path, compile=False)
         except Exception as e:  # noqa: BLE001 - any load failure is a bad file for the user
             raise UsageError(f"cannot load model '{path}': {e}") from None
-        _, m, _, v, c = model.input_shape
+        _, _, _, v, c = model.input_shape
         split.check_layout(v, c, layout.name)
-        modality = stream_modality(path, index)
-        config = FeederConfig(FLAGS.window, float_list(FLAGS.eval_p_interval, "eval_p_interval"), 0.0, modality,
-                              layout.bone_pairs(), FLAGS.min_crop)
-        feeder = SkeletonFeeder(split, config, FLAGS.eval_batch_size, shuffle=False,
-                                max_samples=FLAGS.max_eval_samples or None)
-        logits = []
-        labels_list = []
-        for x, y in feeder:
-            logits.append(np.asarray(model(x, training=False)))
-            labels_list.append(y)
-        logits, labels = np.concatenate(logits), np.concatenate(labels_list)
-        summary = summarize_predictions(logits, labels)
-        results["streams"][path] = {"modality": modality, "weight": weight, "top1": summary["top1"],
-                                    "top5": summary["top5"]}
-        fused = weight * logits if fused is None else fused + weight * logits
+        feeder = SkeletonFeeder(split, feeder_config(layout, False, modality=modality, num_clips=FLAGS.test_clips),
+                                FLAGS.eval_batch_size, shuffle=False, max_samples=FLAGS.max_eval_samples or None)
+        summary, scores, labels = evaluate_model(model, feeder)
+        results["streams"].append({"model_path": path, "modality": modality, "weight": weight,
+                                   "top1": summary["top1"], "top5": summary["top5"]})
+        fused = weight * scores if fused is None else fused + weight * scores
     summary = summarize_predictions(fused, labels)
     results.update(top1=summary["top1"], top5=summary["top5"], num_samples=summary["num_samples"],
-                   per_class_top1=summary["per_class_top1"], split=FLAGS.eval_split, data_dir=FLAGS.data_dir)
+                   per_class_top1=summary["per_class_top1"], confusion_matrix=summary["confusion_matrix"],
+                   split=FLAGS.eval_split, data_dir=FLAGS.data_dir, test_clips=FLAGS.test_clips)
     if FLAGS.output_json:
         atomic_write_json(FLAGS.output_json, results)
-    for path, stream in results["streams"].items():
-        print(f"{path}: {stream['modality']} top1 {stream['top1']:.2f} top5 {stream['top5']:.2f}")
+    for stream in results["streams"]:
+        print(f"{stream['model_path']}: {stream['modality']} (weight {stream['weight']:g}) "
+              f"top1 {stream['top1']:.2f} top5 {stream['top5']:.2f}")
+    if len(results["streams"]) > 1:
+        print(f"ensemble of {len(results['streams'])} streams: top1 {results['top1']:.2f} top5 {results['top5']:.2f}")
     print(json.dumps({k: results[k] for k in ("top1", "top5", "num_samples")}))
     return results
 

@@ -86,19 +86,23 @@ class WarmupStepDecay(keras.optimizers.schedules.LearningRateSchedule):
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up then cosine annealing, updated every iteration.
 
-    ``step < warmup``: ``base * (step + 1) / warmup_steps``; then
+    ``step < warmup``: ``base * (step + 1) / warmup_steps`` (``base * step / warmup_steps``
+    with ``warmup_from_zero``, EfficientGCN's multiplier that starts at exactly 0); then
     ``min + (base - min) * (1 + cos(pi * (step - warmup) / (total - warmup))) / 2``.
+    With ``warmup_steps=0`` this is PYSKL's ``CosineAnnealing`` by iteration (ST-GCN++).
     """
 
-    def __init__(self, base_lr, total_steps, warmup_steps=0, min_lr=0.0):
+    def __init__(self, base_lr, total_steps, warmup_steps=0, min_lr=0.0, warmup_from_zero=False):
         self.base_lr = float(base_lr)
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
         self.min_lr = float(min_lr)
+        self.warmup_from_zero = bool(warmup_from_zero)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        warm = self.base_lr * (step + 1.0) / max(self.warmup_steps, 1)
+        offset = 0.0 if self.warmup_from_zero else 1.0
+        warm = self.base_lr * (step + offset) / max(self.warmup_steps, 1)
         progress = (step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1)
         progress = ops.clip(progress, 0.0, 1.0)
         cosine = self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1.0 + ops.cos(math.pi * progress))
@@ -106,7 +110,40 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return dict(base_lr=self.base_lr, total_steps=self.total_steps, warmup_steps=self.warmup_steps,
-                    min_lr=self.min_lr)
+                    min_lr=self.min_lr, warmup_from_zero=self.warmup_from_zero)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PaddleWarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """PaddleVideo ``CustomWarmupCosineDecay`` stepped every iteration (MODEL_SPEC §4.5).
+
+    With the fractional epoch ``e = step / steps_per_epoch`` and
+    ``cos(e) = base * (1 + cos(pi * e / max_epochs)) / 2`` (measured from epoch 0, not
+    from the end of the warm-up): ``e < warmup``: ``start + e * (cos(warmup) - start) / warmup``;
+    else ``cos(e)``.
+    """
+
+    def __init__(self, base_lr, steps_per_epoch, warmup_epochs=10, max_epochs=100, warmup_start_lr=0.01):
+        self.base_lr = float(base_lr)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.warmup_epochs = float(warmup_epochs)
+        self.max_epochs = float(max_epochs)
+        self.warmup_start_lr = float(warmup_start_lr)
+
+    def _cosine(self, epoch):
+        return self.base_lr * 0.5 * (1.0 + ops.cos(math.pi * epoch / self.max_epochs))
+
+    def __call__(self, step):
+        epoch = ops.cast(step, "float32") / self.steps_per_epoch
+        if not self.warmup_epochs:
+            return self._cosine(epoch)
+        end = self.base_lr * 0.5 * (1.0 + math.cos(math.pi * self.warmup_epochs / self.max_epochs))
+        warm = self.warmup_start_lr + epoch * (end - self.warmup_start_lr) / self.warmup_epochs
+        return ops.where(epoch < self.warmup_epochs, warm, self._cosine(epoch))
+
+    def get_config(self):
+        return dict(base_lr=self.base_lr, steps_per_epoch=self.steps_per_epoch, warmup_epochs=self.warmup_epochs,
+                    max_epochs=self.max_epochs, warmup_start_lr=self.warmup_start_lr)
 
 
 def epoch_learning_rates(schedule, num_epochs: int) -> Sequence[float]:

@@ -41,3 +41,22 @@ def test_label_smoothing_loss():
     logits = np.log(np.array([[0.7, 0.1, 0.1, 0.1]], "float32"))
     targets = np.array([0.925, 0.025, 0.025, 0.025])
     np.testing.assert_allclose(float(loss(np.array([0]), logits)), -(targets * logits[0]).sum(), rtol=1e-5)
+
+
+def test_cosine_warmup_from_zero_and_paddle_cosine():
+    schedule = optim.WarmupCosine(0.1, total_steps=100, warmup_steps=10, warmup_from_zero=True)
+    np.testing.assert_allclose([float(schedule(s)) for s in (0, 5, 10)], [0.0, 0.05, 0.1], atol=1e-7)
+    paddle = optim.PaddleWarmupCosine(0.1, steps_per_epoch=10, warmup_epochs=10, max_epochs=100,
+                                      warmup_start_lr=0.01)
+    end = 0.05 * (1 + np.cos(np.pi * 0.1))
+    np.testing.assert_allclose(float(paddle(0)), 0.01, rtol=1e-6)
+    np.testing.assert_allclose(float(paddle(50)), 0.01 + 5 * (end - 0.01) / 10, rtol=1e-5)
+    np.testing.assert_allclose(float(paddle(100)), end, rtol=1e-5)
+
+
+def test_schedules_round_trip_through_config():
+    for schedule in (optim.WarmupStepDecay(0.1, 7, 5, [35, 55]), optim.WarmupCosine(0.1, 100, 5, 0.001, True),
+                     optim.PaddleWarmupCosine(0.1, 7, 10, 100, 0.01)):
+        again = type(schedule).from_config(schedule.get_config())
+        np.testing.assert_allclose([float(again(s)) for s in (0, 3, 40, 90)],
+                                   [float(schedule(s)) for s in (0, 3, 40, 90)], rtol=1e-7)

@@ -25,12 +25,32 @@ def run(command, timeout=300):
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def event_values(log_dir):
+    """{"train/tag" or "validation/tag": [(step, value or PNG bytes), ...]} as TensorBoard shows them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    values = {}
+    for run_name in ("train", "validation"):
+        if not (log_dir / run_name).is_dir():
+            continue
+        accumulator = EventAccumulator(str(log_dir / run_name)).Reload()     # applies the restart markers
+        for tag in accumulator.Tags()["scalars"]:
+            values[f"{run_name}/{tag}"] = [(e.step, e.value) for e in accumulator.Scalars(tag)]
+        for tag in accumulator.Tags()["images"]:
+            values[f"{run_name}/{tag}"] = [(e.step, e.encoded_image_string) for e in accumulator.Images(tag)]
+    return values
+
+
 def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
     model_dir = tmp_path / "run"
     command = train_command(tiny_prepared, model_dir, "--epochs=4")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=env)
+    # The same run without interruption, for comparison (started now: the two share the CPU).
+    reference_dir = tmp_path / "uninterrupted"
+    reference = subprocess.Popen(train_command(tiny_prepared, reference_dir, "--epochs=4"), cwd=REPO_ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     state_path = model_dir / "state.json"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
@@ -56,10 +76,43 @@ def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
     assert events
     assert not [f for f in os.listdir(model_dir / "checkpoints") if ".tmp" in f]
 
+    # Nothing lost, nothing repeated: the resumed run ends with the uninterrupted run's weights.
+    assert reference.wait(timeout=300) == 0, reference.stderr.read()[-2000:]
+    import keras
+    import keras_skeleton  # noqa: F401
+    resumed = keras.saving.load_model(model_dir / "model.keras", compile=False).get_weights()
+    straight = keras.saving.load_model(reference_dir / "model.keras", compile=False).get_weights()
+    for a, b in zip(resumed, straight):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert json.loads((reference_dir / "metrics.json").read_text())["top1"] == metrics["top1"]
+
+    # TensorBoard: per-epoch scalars for train and validation, then the confusion matrix and per-class accuracy.
+    values = event_values(model_dir / "logs")
+    assert [step for step, _ in values["train/epoch_learning_rate"]] == [1, 2, 3, 4]
+    np.testing.assert_allclose([v for _, v in values["train/epoch_learning_rate"]], [0.02, 0.04, 0.06, 0.08],
+                               rtol=1e-5)
+    assert {"train/epoch_loss", "train/epoch_top1", "train/epoch_top5", "validation/epoch_loss",
+            "validation/epoch_top1", "validation/epoch_top5"} <= set(values)
+    (step, image), = values["validation/confusion_matrix"]
+    assert step == 4 and image.startswith(b"\x89PNG")
+    per_class = {tag: v for tag, v in values.items() if tag.startswith("validation/per_class_top1/")}
+    assert len(per_class) == 2 and metrics["per_class_top1"] == {"0": per_class[
+        "validation/per_class_top1/000_left"][0][1], "1": per_class["validation/per_class_top1/001_right"][0][1]}
+    assert np.asarray(metrics["confusion_matrix"]).sum() == metrics["num_samples"]
+
     evaluated = run([sys.executable, "-m", "keras_skeleton.evaluate", f"--model_path={model_dir / 'model.keras'}",
                      f"--data_dir={tiny_prepared}", *TINY])
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert json.loads(evaluated.stdout.strip().splitlines()[-1])["top1"] == metrics["top1"]
+
+    # Fusing two streams: each is reported, then the weighted sum of their scores.
+    both = f"{model_dir / 'model.keras'},{reference_dir / 'model.keras'}"
+    fused = run([sys.executable, "-m", "keras_skeleton.evaluate", f"--model_path={both}", "--stream_weights=0.6,0.4",
+                 f"--data_dir={tiny_prepared}", f"--output_json={tmp_path / 'fused.json'}", *TINY])
+    assert fused.returncode == 0, fused.stderr[-2000:]
+    report = json.loads((tmp_path / "fused.json").read_text())
+    assert [s["weight"] for s in report["streams"]] == [0.6, 0.4] and "ensemble of 2 streams" in fused.stdout
+    assert json.loads(fused.stdout.strip().splitlines()[-1])["top1"] == report["top1"] == metrics["top1"]
 
 
 def test_bad_inputs_stop_with_one_clear_line(tiny_prepared, tmp_path):
@@ -85,3 +138,69 @@ def test_layout_mismatch_is_one_clear_line(tmp_path):
     result = run(train_command(data, tmp_path / "run", "--epochs=1"))
     assert result.returncode != 0
     assert "V=17" in result.stderr and "V=25" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_nan_loss_stops_with_epoch_and_step(tmp_path):
+    from data_tools.prepared import write_meta, write_split
+    data = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    samples = [rng.normal(size=(2, 20, 25, 3)).astype(np.float32) for _ in range(8)]
+    samples[3][0, 5, 4, 1] = np.nan                     # one bad coordinate in one training sample
+    write_split(str(data), "train", [f"t{i}" for i in range(8)], [i % 2 for i in range(8)], samples,
+                num_persons=2, max_frames=20, num_joints=25, num_channels=3)
+    write_split(str(data), "val", ["v0", "v1"], [0, 1], samples[:1] * 2, num_persons=2, max_frames=20,
+                num_joints=25, num_channels=3)
+    write_meta(str(data), "ntu25", 2)
+    result = run(train_command(data, tmp_path / "run", "--epochs=2", "--batch_size=8"))
+    assert result.returncode == 1
+    assert "error: loss became nan at epoch 1, step 1" in result.stderr and "Traceback" not in result.stderr, \
+        result.stderr[-2000:]
+    assert not (tmp_path / "run" / "state.json").exists()          # no checkpoint of a broken epoch
+
+
+def test_nan_guard_names_the_first_bad_step_without_waiting_on_the_current_one():
+    from keras_skeleton.train import NaNGuard
+    guard = NaNGuard()
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(0, {"loss": 1.0})
+    guard.on_train_batch_end(1, {"loss": float("inf")})       # read only when step 3 has been dispatched
+    import pytest
+    with pytest.raises(FloatingPointError, match="loss became inf at epoch 3, step 2"):
+        guard.on_train_batch_end(2, {"loss": float("nan")})
+    guard.on_epoch_begin(0)
+    guard.on_train_batch_end(0, {"loss": float("nan")})
+    with pytest.raises(FloatingPointError, match="epoch 1, step 1"):
+        guard.on_epoch_end(0)
+
+
+def test_event_writer_restart_drops_what_a_killed_run_logged(tmp_path):
+    from keras_skeleton.summaries import EventWriter
+    killed = EventWriter(str(tmp_path / "train"))
+    for step in (1, 2, 3):
+        killed.scalar("epoch_loss", float(step), step)        # epoch 3 logged, but its checkpoint never written
+    killed.close()
+    time.sleep(1.1)                                            # a new event file name (one per second)
+    resumed = EventWriter(str(tmp_path / "train"))
+    resumed.restart(3)
+    for step in (3, 4):
+        resumed.scalar("epoch_loss", 10.0 * step, step)
+    resumed.close()
+    assert event_values(tmp_path)["train/epoch_loss"] == [(1, 1.0), (2, 2.0), (3, 30.0), (4, 40.0)]
+
+
+def test_confusion_image_and_png():
+    import struct
+    import zlib
+    from keras_skeleton.summaries import confusion_image, png
+    confusion = np.array([[5, 0, 0], [1, 1, 2], [0, 0, 0]])
+    image = confusion_image(confusion, cell=8)
+    assert image.shape == (24, 24, 3) and image.dtype == np.uint8
+    assert tuple(image[4, 4]) == (8, 48, 107)                 # recall 1 -> darkest blue
+    assert tuple(image[12, 12]) != tuple(image[4, 4]) and tuple(image[8, 8]) == (220, 30, 30)   # weak class framed
+    assert tuple(image[20, 20]) == (255, 255, 255)            # a class without samples stays white
+    data = png(image)
+    width, height = struct.unpack(">II", data[16:24])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (24, 24)
+    idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(24, 1 + 24 * 3)
+    np.testing.assert_array_equal(rows[:, 1:].reshape(24, 24, 3), image)
