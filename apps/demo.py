@@ -715,8 +715,10 @@ def _options(argv) -> argparse.Namespace:
 
 
 def _open_display():
-    import tkinter as tk
-
+    try:
+        import tkinter as tk
+    except ImportError as e:
+        raise DemoError(f"tkinter is not available ({e}); install it, e.g. apt-get install python3-tk") from None
     try:
         return tk.Tk(className="keras-skeleton-demo")
     except tk.TclError as e:

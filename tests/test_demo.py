@@ -44,6 +44,7 @@ def _env(display=None):
 @pytest.fixture(scope="module")
 def display():
     """A private Xvfb display (``-displayfd`` picks a free number); else $DISPLAY; else skip."""
+    pytest.importorskip("tkinter", reason="this Python has no tkinter (apt-get install python3-tk)")
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         if os.environ.get("DISPLAY"):
