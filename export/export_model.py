@@ -172,6 +172,42 @@ def export_onnx(model, path):
         f.write(proto.SerializeToString())
 
 
+def save_saved_model(model, path):
+    """Writes ``model`` as a SavedModel with one ``serving_default`` signature ``joints -> logits``.
+
+    Written through ``tf.saved_model.save`` with the plain ``tf.Variable`` objects tracked once:
+    Keras' own export tracks each variable twice (its Keras wrapper and the TensorFlow variable),
+    which doubles the checkpoint (11.5 MB instead of 5.8 MB for CTR-GCN).
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec(model.input_shape, tf.float32, name="joints")
+
+    @tf.function(input_signature=[spec])
+    def serve(joints):
+        return {"logits": model(joints, training=False)}
+
+    module = tf.Module()
+    module.variables_to_save = [v.value if hasattr(v, "value") and isinstance(v.value, tf.Variable) else v
+                                for v in model.variables]
+    module.serve = serve
+    tf.saved_model.save(module, path, signatures={"serving_default": serve})
+
+
+def run_saved_model(path, clips, batch):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    outputs = []
+    for start in range(0, len(clips), batch):
+        chunk = clips[start:start + batch]
+        pad = batch - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], np.float32)])
+        outputs.append(serve(joints=tf.constant(chunk))["logits"].numpy()[:batch - pad])
+    return np.concatenate(outputs)
+
+
 def run_onnx(path, clips, batch):
     import onnxruntime as ort
 
@@ -237,14 +273,18 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
         final = os.path.join(output_dir, "saved_model")
         tmp = tempfile.mkdtemp(prefix=".saved_model.", dir=output_dir)
         try:
-            static.export(tmp, format="tf_saved_model", verbose=False)
+            save_saved_model(static, tmp)
             if os.path.isdir(final):
                 shutil.rmtree(final)
             os.replace(tmp, final)
         finally:
             if os.path.isdir(tmp):
                 shutil.rmtree(tmp)
-        report["files"]["saved_model"] = {"path": final, "bytes": gate_size("saved_model", final)}
+        entry = {"path": final, "bytes": gate_size("saved_model", final),
+                 **compare(reference, run_saved_model(final, clips, batch))}
+        report["files"]["saved_model"] = entry
+        if entry["max_abs_diff"] > tolerance:
+            failures.append(f"parity gate: {final} differs from Keras by {entry['max_abs_diff']:.3g} > {tolerance}")
 
     if "tflite" in formats:
         from export import tflite_tools
