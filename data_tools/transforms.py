@@ -51,22 +51,45 @@ def resize_indices(start: np.ndarray, length: np.ndarray, window: int) -> Tuple[
     return lower + start[:, None], upper + start[:, None], weight
 
 
+def gather_frame_pairs(store: np.ndarray, rows: np.ndarray, lower: np.ndarray,
+                       upper: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Frames ``lower`` and ``upper`` of the samples ``rows`` of ``store``.
+
+    ``store (N, M, T, V, C)`` (an array or a memmap), ``rows (B,)``, ``lower``/``upper``
+    ``(B, W)`` in ``[0, T)`` -> two ``(B, M, W, V, C)`` arrays of the store's dtype.
+    One row gather over a ``(N * M * T, V * C)`` view, so a memmap copies out only
+    the ``2 W`` frames each sample needs instead of all ``T``.
+    """
+    n, m, t, v, c = store.shape
+    batch, window = lower.shape
+    flat = store.reshape(n * m * t, v * c)               # a view for contiguous arrays and memmaps
+    frames = np.concatenate([lower, upper], axis=1)      # (B, 2W)
+    first = (np.asarray(rows, dtype=np.int64)[:, None] * m + np.arange(m)[None, :]) * t   # (B, M)
+    picked = np.asarray(flat[(first[:, :, None] + frames[:, None, :]).reshape(-1)])
+    picked = picked.reshape(batch, m, 2 * window, v, c)
+    return picked[:, :, :window], picked[:, :, window:]
+
+
 def crop_resize(data: np.ndarray, num_frames: np.ndarray, window: int, p_interval: Sequence[float] = (0.95,),
-                rng: Optional[np.random.Generator] = None, min_crop: int = 64) -> np.ndarray:
+                rng: Optional[np.random.Generator] = None, min_crop: int = 64,
+                rows: Optional[np.ndarray] = None) -> np.ndarray:
     """Valid-frame crop then linear resize to ``window`` frames.
 
     ``data (B, M, T, V, C)`` -> ``(B, M, window, V, C)`` float32. Samples with no
-    valid frame come out as zeros.
+    valid frame come out as zeros. With ``rows (B,)``, ``data`` is a whole store
+    ``(N, M, T, V, C)`` (e.g. a memory-mapped split), sample ``b`` is ``data[rows[b]]``
+    and only the frames the resize reads are copied out of it (same result as
+    ``crop_resize(data[rows], ...)``).
     """
-    data = np.asarray(data)
+    if rows is None:
+        data = np.asarray(data)
+        rows = np.arange(data.shape[0])
     start, length = crop_windows(num_frames, window, p_interval, rng, min_crop)
     lower, upper, weight = resize_indices(start, length, window)
     lower = np.clip(lower, 0, data.shape[2] - 1)
     upper = np.clip(upper, 0, data.shape[2] - 1)
-    index_shape = (data.shape[0], 1, window, 1, 1)
-    low = np.take_along_axis(data, lower.reshape(index_shape), axis=2)
-    high = np.take_along_axis(data, upper.reshape(index_shape), axis=2)
-    w = weight.reshape(index_shape)
+    low, high = gather_frame_pairs(data, rows, lower, upper)
+    w = weight.reshape(len(rows), 1, window, 1, 1)
     out = (low * (1.0 - w) + high * w).astype(np.float32)
     out[length <= 0] = 0.0
     return out
@@ -96,18 +119,22 @@ def random_rotation(data: np.ndarray, theta: float, rng: Optional[np.random.Gene
 
 
 def to_bone(data: np.ndarray, bone_pairs: Sequence[Tuple[int, int]]) -> np.ndarray:
-    """``bone[..., j, :] = X[..., j, :] - X[..., ref(j), :]`` for ``(j, ref)`` pairs."""
-    joints = np.array([j for j, _ in bone_pairs])
-    refs = np.array([r for _, r in bone_pairs])
+    """``bone[..., j, :] = X[..., j, :] - X[..., ref(j), :]`` for ``(j, ref)`` pairs; other joints zero."""
+    joints = np.array([j for j, _ in bone_pairs], dtype=np.int64)
+    refs = np.array([r for _, r in bone_pairs], dtype=np.int64)
+    # np.take along the joint axis is ~15x faster than ellipsis fancy indexing over C = 3.
+    if np.array_equal(joints, np.arange(data.shape[-2])):      # one pair per joint, in order
+        return data - np.take(data, refs, axis=-2)
     out = np.zeros_like(data)
-    out[..., joints, :] = data[..., joints, :] - data[..., refs, :]
+    out[..., joints, :] = np.take(data, joints, axis=-2) - np.take(data, refs, axis=-2)
     return out
 
 
 def to_motion(data: np.ndarray) -> np.ndarray:
     """Forward difference over frames (axis 2); the last frame is zero."""
-    out = np.zeros_like(data)
-    out[:, :, :-1] = data[:, :, 1:] - data[:, :, :-1]
+    out = np.empty_like(data)
+    np.subtract(data[:, :, 1:], data[:, :, :-1], out=out[:, :, :-1])
+    out[:, :, -1:] = 0
     return out
 
 

@@ -121,9 +121,8 @@ class SkeletonFeeder:
     def batch(self, indices: np.ndarray, rng: np.random.Generator, shard: bool = False):
         """Loads and transforms the samples ``indices`` (any order, repeats allowed)."""
         cfg = self.config
-        raw = self._read(indices)
         num_frames = self.split.num_frames[indices]
-        x = self._sample(raw, num_frames, rng)
+        x = self._sample(indices, num_frames, rng)
         x = transforms.apply_modality(x, cfg.modality, cfg.bone_pairs)
         labels = self.split.labels[indices].astype(np.int32)
         if cfg.num_classes:
@@ -138,26 +137,31 @@ class SkeletonFeeder:
             x = x[rows]
         return x.astype(np.float32, copy=False), labels
 
-    def _read(self, indices: np.ndarray) -> np.ndarray:
+    def _read(self, indices: np.ndarray, frames: int) -> np.ndarray:
+        """``(B, M, frames, V, C)``: the first ``frames`` stored frames of the samples ``indices``."""
         # One sorted fancy read from the memmap, then back to the requested order.
         unique, inverse = np.unique(indices, return_inverse=True)
-        return np.asarray(self.split.data[unique])[inverse]
+        return np.asarray(self.split.data[unique, :, :frames])[inverse]
 
-    def _sample(self, raw: np.ndarray, num_frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _sample(self, indices: np.ndarray, num_frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         cfg = self.config
         if cfg.sampling == "crop_resize":
             p_interval = cfg.p_interval if cfg.training else cfg.p_interval[:1]
-            x = transforms.crop_resize(raw, num_frames, cfg.window, p_interval, rng, cfg.min_crop)
+            # Reads only the 2 x window frames the resize interpolates, straight from the memmap.
+            x = transforms.crop_resize(self.split.data, num_frames, cfg.window, p_interval, rng, cfg.min_crop,
+                                       rows=indices)
             if cfg.rotation and cfg.training:
                 x = transforms.random_rotation(x, cfg.rotation, rng)
             return x
+        if cfg.sampling == "first":
+            raw = self._read(indices, cfg.window)
+            out = np.zeros(raw.shape[:2] + (cfg.window,) + raw.shape[3:], np.float32)
+            out[:, :, :raw.shape[2]] = raw
+            return out
+        # ucla and uniform never look past the batch's longest valid clip (the rest is padding).
+        raw = self._read(indices, int(max(np.max(num_frames, initial=1), 1)))
         if cfg.sampling == "ucla":
             return transforms.ucla_transform(raw, num_frames, cfg.window, cfg.training, rng, cfg.ucla_max_angle)
-        if cfg.sampling == "first":
-            out = np.zeros(raw.shape[:2] + (cfg.window,) + raw.shape[3:], np.float32)
-            kept = min(cfg.window, raw.shape[2])
-            out[:, :, :kept] = raw[:, :, :kept]
-            return out
         # uniform: one clip in training; num_clips deterministic clips at test (PYSKL seeds 255).
         if cfg.training:
             return transforms.gather_frames(raw, transforms.uniform_sample_indices(num_frames, cfg.window, rng))
