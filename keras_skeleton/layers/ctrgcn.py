@@ -102,6 +102,40 @@ def refined_aggregate(relation, conv, alpha, adjacency, values):
     return out + aggregate_shared(adjacency, values)
 
 
+def multi_subset_aggregate(relations, convs, alpha, adjacency, values):
+    """``sum_s Â_s ⋅ values_s`` with ``Â_s = alpha * conv_s(relations[s]) + A_s``, as one batched matmul.
+
+    Args:
+        relations: S tensors ``(N, U, V, R)`` (tanh relations; the same tensor S times when shared).
+        convs: S pointwise convs ``R -> C`` (with or without bias): the CTR-GC ``conv4``.
+        alpha: ``(1,)``; adjacency: ``(S, V, V)`` target-row.
+        values: ``(N, T, V, S*C)``, subset ``s`` in channels ``[s*C, (s+1)*C)``.
+
+    Returns ``(N, T, U, C)``. ``A_s`` enters as one more relation channel with weight 1, so
+    ``alpha * b_s + A_s`` never appears as a constant the TFLite converter could fold into a
+    ``(V, V, C)`` tensor (that tripled the file size); stacking the subsets along the summed
+    axis (``K = S*V``) replaces S matmuls and S-1 additions by one matmul.
+    """
+    num_subsets = len(convs)
+    channels = convs[0].filters
+    tops = []
+    for s in range(num_subsets):
+        relation = relations[s]
+        batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
+        graph = ops.broadcast_to(adjacency[s][None, :, :, None], (batch, targets, sources, 1))
+        kernel = ops.concatenate([convs[s].kernel[0, 0] * alpha, ops.ones((1, channels), relation.dtype)], axis=0)
+        top = ops.matmul(ops.concatenate([relation, ops.cast(graph, relation.dtype)], axis=-1), kernel)
+        if convs[s].use_bias:
+            top = top + convs[s].bias * alpha
+        tops.append(top)                                                        # (N, U, V, C)
+    topology = ops.concatenate(tops, axis=-1)                                   # (N, U, V, S*C)
+    targets, sources = topology.shape[1], topology.shape[2]
+    topology = ops.reshape(topology, (-1, targets, sources * num_subsets, channels))   # index v*S + s
+    frames = values.shape[1] if values.shape[1] is not None else ops.shape(values)[1]
+    values = ops.reshape(values, (-1, frames, sources * num_subsets, channels))
+    return aggregate_channelwise(topology, values)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class UnitGCN(keras.layers.Layer):
     """CTR-GCN's GCN unit: ``ReLU(BN(sum_i CTRGC_i(x, PA_i, alpha)) + down(x))``.
@@ -152,10 +186,20 @@ class UnitGCN(keras.layers.Layer):
             self.down_bn.build(tuple(input_shape[:-1]) + (self.out_channels,))
 
     def call(self, x, training=None):
-        y = None
-        for i, conv in enumerate(self.convs):
-            z = conv(x, self.PA[i], self.alpha)
-            y = z if y is None else y + z
+        # The S CTR-GCs computed together (same sum as calling each ``CTRGC``): their q/k convs
+        # run on the frame mean (a pointwise conv commutes with the mean, T times fewer
+        # multiplies), their value convs are one conv, their aggregations one matmul.
+        s, r = self.num_subsets, self.convs[0].rel_channels
+        query_key = [c.conv1 for c in self.convs] + [c.conv2 for c in self.convs]
+        kernel = ops.concatenate([conv.kernel[0, 0] for conv in query_key], axis=-1)         # (C_in, 2·S·R)
+        bias = ops.concatenate([conv.bias for conv in query_key], axis=-1)
+        pooled = ops.matmul(ops.mean(x, axis=1), kernel) + bias                             # (N, V, 2·S·R)
+        q, k = pooled[..., :s * r], pooled[..., s * r:]
+        relation = ops.tanh(q[:, :, None, :] - k[:, None, :, :])                            # (N, U, V, S·R)
+        value_kernel = ops.concatenate([c.conv3.kernel for c in self.convs], axis=-1)      # (1, 1, C_in, S·C)
+        values = ops.conv(x, value_kernel) + ops.concatenate([c.conv3.bias for c in self.convs], axis=-1)
+        y = multi_subset_aggregate([relation[..., i * r:(i + 1) * r] for i in range(s)],
+                                   [c.conv4 for c in self.convs], self.alpha, self.PA, values)
         y = self.bn(y, training=training)
         residual = self.down_bn(self.down_conv(x), training=training) if self.has_down else x
         return ops.relu(y + residual)
