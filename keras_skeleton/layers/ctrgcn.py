@@ -102,6 +102,11 @@ def refined_aggregate(relation, conv, alpha, adjacency, values):
     return out + aggregate_shared(adjacency, values)
 
 
+def pairwise_tanh(q, k):
+    """``tanh(q_u - k_v)``: ``(N, U, R), (N, V, R) -> (N, U, V, R)``."""
+    return ops.tanh(q[:, :, None, :] - k[:, None, :, :])
+
+
 def multi_subset_aggregate(relations, convs, alpha, adjacency, values):
     """``sum_s Â_s ⋅ values_s`` with ``Â_s = alpha * conv_s(relations[s]) + A_s``, as one batched matmul.
 
@@ -189,17 +194,14 @@ class UnitGCN(keras.layers.Layer):
         # The S CTR-GCs computed together (same sum as calling each ``CTRGC``): their q/k convs
         # run on the frame mean (a pointwise conv commutes with the mean, T times fewer
         # multiplies), their value convs are one conv, their aggregations one matmul.
-        s, r = self.num_subsets, self.convs[0].rel_channels
-        query_key = [c.conv1 for c in self.convs] + [c.conv2 for c in self.convs]
-        kernel = ops.concatenate([conv.kernel[0, 0] for conv in query_key], axis=-1)         # (C_in, 2·S·R)
-        bias = ops.concatenate([conv.bias for conv in query_key], axis=-1)
-        pooled = ops.matmul(ops.mean(x, axis=1), kernel) + bias                             # (N, V, 2·S·R)
-        q, k = pooled[..., :s * r], pooled[..., s * r:]
-        relation = ops.tanh(q[:, :, None, :] - k[:, None, :, :])                            # (N, U, V, S·R)
+        # No activation is sliced at run time: int8 conversion requires a strided slice to keep
+        # its input's scale, which the q/k differences downstream contradict.
+        mean = ops.mean(x, axis=1)                                                          # (N, V, C_in)
+        relations = [pairwise_tanh(ops.matmul(mean, c.conv1.kernel[0, 0]) + c.conv1.bias,
+                                   ops.matmul(mean, c.conv2.kernel[0, 0]) + c.conv2.bias) for c in self.convs]
         value_kernel = ops.concatenate([c.conv3.kernel for c in self.convs], axis=-1)      # (1, 1, C_in, S·C)
         values = ops.conv(x, value_kernel) + ops.concatenate([c.conv3.bias for c in self.convs], axis=-1)
-        y = multi_subset_aggregate([relation[..., i * r:(i + 1) * r] for i in range(s)],
-                                   [c.conv4 for c in self.convs], self.alpha, self.PA, values)
+        y = multi_subset_aggregate(relations, [c.conv4 for c in self.convs], self.alpha, self.PA, values)
         y = self.bn(y, training=training)
         residual = self.down_bn(self.down_conv(x), training=training) if self.has_down else x
         return ops.relu(y + residual)

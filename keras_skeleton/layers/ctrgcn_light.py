@@ -12,7 +12,8 @@ import keras
 from keras import ops
 
 from keras_skeleton.layers.common import PACKAGE, TemporalConv, TemporalMaxPool, batch_norm, conv1x1, kaiming_fan_in
-from keras_skeleton.layers.ctrgcn import MultiScaleTemporalConv, UnitGCN, multi_subset_aggregate, relation_width
+from keras_skeleton.layers.ctrgcn import (MultiScaleTemporalConv, UnitGCN, multi_subset_aggregate, pairwise_tanh,
+                                          relation_width)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -148,16 +149,21 @@ class FusedUnitGCN(keras.layers.Layer):
             self.down_bn.build(out_shape)
 
     def call(self, x, training=None):
-        s, c, r, nr = self.num_subsets, self.out_channels, self.rel_channels, self.num_relations
+        s, r, nr = self.num_subsets, self.rel_channels, self.num_relations
         # conv1 = [q | k | values]; the q/k part runs on the frame mean (a pointwise conv
         # commutes with the mean: T times fewer multiplies), the values part on every frame.
+        # Only weights are sliced (no activation: see UnitGCN.call).
         kernel, bias = self.conv1.kernel, self.conv1.bias
         width = 2 * nr * r
-        pooled = ops.matmul(ops.mean(x, axis=1), kernel[0, 0, :, :width]) + bias[:width]   # (N, V, 2·nr·R)
-        q, k = pooled[..., :nr * r], pooled[..., nr * r:]
-        relation = ops.tanh(q[:, :, None, :] - k[:, None, :, :])              # (N, U, V, nr·R)
+        mean = ops.mean(x, axis=1)                                            # (N, V, C_in)
+        relations = []
+        for i in range(nr):
+            q = ops.matmul(mean, kernel[0, 0, :, i * r:(i + 1) * r]) + bias[i * r:(i + 1) * r]
+            k = ops.matmul(mean, kernel[0, 0, :, (nr + i) * r:(nr + i + 1) * r]) + bias[(nr + i) * r:(nr + i + 1) * r]
+            relations.append(pairwise_tanh(q, k))                             # (N, U, V, R)
+        if self.shared_relation:
+            relations = relations * s
         values = ops.conv(x, kernel[..., width:]) + bias[width:]              # (N, T, V, S·C)
-        relations = [relation if self.shared_relation else relation[..., i * r:(i + 1) * r] for i in range(s)]
         y = multi_subset_aggregate(relations, self.conv2, self.alpha, self.PA, values)
         y = self.bn(y, training=training)
         residual = self.down_bn(self.down_conv(x), training=training) if self.has_down else x
