@@ -3,7 +3,8 @@
     python -m apps.predict --model=OUT/model_float32.tflite --input=S001C001P001R001A023.skeleton [--top_k=5]
 
 Preprocessing is the evaluation path of training: valid frames centre-cropped (95 %) and linearly
-resized to the model's T, persons padded or cut to its M. Class names come from ``--labels`` (one per
+resized to the model's T (or, for a model trained with the NW-UCLA feeder -- ``"sampling": "ucla"`` in
+model_info.json -- centred, min-max normalised and sampled evenly), persons padded or cut to its M. Class names come from ``--labels`` (one per
 line) or ``labels.txt`` next to the model. Prints the top-k classes, then one JSON line.
 TensorFlow is never imported.
 """
@@ -69,9 +70,11 @@ class Classifier:
                                  f"V={self.joints}, C={self.channels}")
 
     def preprocess(self, joints: np.ndarray, num_frames: int) -> np.ndarray:
+        # The evaluation preprocessing of the training run (model_info.json "sampling", written by
+        # the exporter): CTR-GCN crop-resize, or the NW-UCLA feeder for models trained with it.
         joints = fit_persons(joints, self.persons)
-        return transforms.crop_resize(joints[None], np.array([num_frames]), self.frames, [0.95],
-                                      min_crop=self.frames)[0]
+        sampling = self.info.get("sampling") or "crop_resize"
+        return transforms.evaluation_clips(joints[None], np.array([num_frames]), self.frames, sampling)[0]
 
     def predict(self, joints: np.ndarray, num_frames: int) -> np.ndarray:
         clip = self.preprocess(joints, num_frames)

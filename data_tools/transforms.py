@@ -298,3 +298,21 @@ def mixup(data: np.ndarray, targets: np.ndarray, alpha: float, rng: np.random.Ge
     permutation = rng.permutation(data.shape[0])
     mixed = lam * data + (1.0 - lam) * data[permutation]
     return mixed.astype(np.float32), (lam * targets + (1.0 - lam) * targets[permutation]).astype(np.float32)
+
+
+# --- evaluation preprocessing shared by export checks, the predictor and the demo ---------------
+
+EVALUATION_SAMPLINGS = ("crop_resize", "ucla")
+
+
+def evaluation_clips(data: np.ndarray, num_frames: np.ndarray, window: int, sampling: str = "crop_resize") -> np.ndarray:
+    """Raw clips ``(B, M, T_max, V, C)`` -> the model input ``(B, M, window, V, C)`` as evaluation makes it.
+
+    ``crop_resize``: CTR-GCN's centre crop of 95 % of the valid frames + linear resize;
+    ``ucla``: the official NW-UCLA test feeder (centre, min-max to [-1, 1], evenly spaced frames).
+    """
+    if sampling == "ucla":
+        return ucla_transform(data, num_frames, window, training=False)
+    if sampling != "crop_resize":
+        raise ValueError(f"sampling '{sampling}' has no evaluation path here (use one of {EVALUATION_SAMPLINGS})")
+    return crop_resize(data, num_frames, window, [0.95], min_crop=window).astype(np.float32)

@@ -41,6 +41,8 @@ def define_flags():
     flags.DEFINE_float("max_size_mb", 10.0, "Size gate for every exported file (MB = 1e6 bytes).")
     flags.DEFINE_float("tolerance", 1e-4, "Max abs logit difference allowed for float32 TFLite and ONNX.")
     flags.DEFINE_string("meta", None, "Dataset meta.json for labels (default: meta.json next to the model).")
+    flags.DEFINE_enum("sampling", None, ["crop_resize", "ucla"], "Check-set preprocessing (default: the training "
+                      "run's --sampling from config.json next to the model, else crop_resize).")
 
 
 
@@ -61,30 +63,48 @@ def fixed_model(model, batch, persons, frames):
     return keras.Model(inputs, outputs, name=f"{model.name}_static")
 
 
-def check_clips(meta, shape, count, data_dir=None, seed=0):
-    """Evaluation clips of a prepared dataset (centre crop + resize, as evaluation does) or synthetic ones."""
+def run_sampling(model_path):
+    """The ``sampling`` flag of the training run that wrote ``model_path`` (config.json beside it)."""
+    config = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
+    if os.path.isfile(config):
+        with open(config) as f:
+            sampling = json.load(f).get("sampling")
+        if sampling in ("crop_resize", "ucla"):
+            return sampling
+    return "crop_resize"
+
+
+def check_clips(meta, shape, count, data_dir=None, seed=0, sampling="crop_resize", with_labels=False):
+    """Evaluation clips of a prepared dataset (preprocessed as evaluation does) or synthetic ones.
+
+    With ``with_labels`` returns ``(clips, labels)``; labels are None for synthetic clips.
+    """
     _, persons, frames, joints, channels = shape
     if data_dir:
-        from data_tools import transforms
         from data_tools.prepared import PreparedSplit
         split_name = "val" if os.path.isfile(os.path.join(data_dir, "val_data.npy")) else "train"
         split = PreparedSplit(data_dir, split_name)
         split.check_layout(joints, channels)
         index = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
-        clips = transforms.crop_resize(np.asarray(split.data[index]), split.num_frames[index], frames, [0.95],
-                                       min_crop=frames)
+        from data_tools import transforms
+        if sampling not in transforms.EVALUATION_SAMPLINGS:
+            raise ExportError(f"sampling '{sampling}' is not supported for export checks "
+                              f"({', '.join(transforms.EVALUATION_SAMPLINGS)})")
+        clips = transforms.evaluation_clips(np.asarray(split.data[index]), split.num_frames[index], frames, sampling)
         if clips.shape[1] != persons:
             raise ExportError(f"{data_dir}: {clips.shape[1]} persons in the data, the export has M={persons}")
-        return clips.astype(np.float32)
+        clips = clips.astype(np.float32)
+        return (clips, np.asarray(split.labels)[index]) if with_labels else clips
     rng = np.random.default_rng(seed)
     if joints == 25 and channels == 3:
-        return synthetic_ntu_clips(count, persons, frames, rng)
+        clips = synthetic_ntu_clips(count, persons, frames, rng)
+        return (clips, None) if with_labels else clips
     # Plausible skeleton-scale values (metres), smooth in time, second person sometimes absent.
     base = rng.normal(0, 0.4, (count, persons, 1, joints, channels))
     motion = np.cumsum(rng.normal(0, 0.02, (count, persons, frames, joints, channels)), axis=2)
     clips = (base + motion).astype(np.float32)
     clips[rng.random(count) < 0.5, 1:] = 0.0
-    return clips
+    return (clips, None) if with_labels else clips
 
 
 def synthetic_ntu_clips(count, persons, frames, rng):
@@ -152,9 +172,13 @@ def keras_logits(model, clips):
     return np.concatenate(outputs)
 
 
-def compare(reference, logits):
-    return {"max_abs_diff": float(np.abs(reference - logits).max()),
-            "top1_agreement": float(np.mean(reference.argmax(1) == logits.argmax(1)))}
+def compare(reference, logits, labels=None):
+    """Max |logit difference| and top-1 agreement with the Keras logits; top-1 accuracy when labelled."""
+    result = {"max_abs_diff": float(np.abs(reference - logits).max()),
+              "top1_agreement": float(np.mean(reference.argmax(1) == logits.argmax(1)))}
+    if labels is not None:
+        result["top1_accuracy"] = float(np.mean(logits.argmax(1) == labels))
+    return result
 
 
 def export_onnx(model, path):
@@ -233,8 +257,12 @@ def load_meta(model_path, meta_path=None):
 
 def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats=("tflite",),
            quantization=("float32",), calibration_data=None, max_size_mb=10.0, tolerance=1e-4, meta_path=None,
-           calibration_samples=64, check_samples=64):
-    """Runs the export and its gates; returns the report. Raises ExportError naming the failed gates."""
+           calibration_samples=64, check_samples=64, sampling=None):
+    """Runs the export and its gates; returns the report. Raises ExportError naming the failed gates.
+
+    ``sampling`` (check-set preprocessing, recorded in model_info.json for the predictor) defaults to
+    the ``--sampling`` of the training run that wrote the model (its config.json), else crop_resize.
+    """
     import keras
     import keras_skeleton  # noqa: F401  (registers the layers)
     from data_tools.prepared import atomic_path, atomic_write_json, atomic_write_text
@@ -254,12 +282,17 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
     static = fixed_model(model, batch, persons, frames)
     meta = load_meta(model_path, meta_path)
     os.makedirs(output_dir, exist_ok=True)
-    clips = check_clips(meta, static.input_shape, check_samples, calibration_data)
-    calibration = (check_clips(meta, static.input_shape, calibration_samples, calibration_data)
+    sampling = sampling or run_sampling(model_path)
+    clips, labels = check_clips(meta, static.input_shape, check_samples, calibration_data, sampling=sampling,
+                                with_labels=True)
+    calibration = (check_clips(meta, static.input_shape, calibration_samples, calibration_data, sampling=sampling)
                    if calibration_data else None)
     reference = keras_logits(static, clips)
     report = {"model_path": model_path, "input_shape": list(static.input_shape),
-              "check_set": calibration_data or "synthetic", "check_samples": int(len(clips)), "files": {}}
+              "check_set": calibration_data or "synthetic", "check_samples": int(len(clips)), "sampling": sampling,
+              "files": {}}
+    if labels is not None:
+        report["keras_top1_accuracy"] = float(np.mean(reference.argmax(1) == labels))
     failures = []
 
     def gate_size(name, path):
@@ -281,7 +314,7 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
             if os.path.isdir(tmp):
                 shutil.rmtree(tmp)
         entry = {"path": final, "bytes": gate_size("saved_model", final),
-                 **compare(reference, run_saved_model(final, clips, batch))}
+                 **compare(reference, run_saved_model(final, clips, batch), labels)}
         report["files"]["saved_model"] = entry
         if entry["max_abs_diff"] > tolerance:
             failures.append(f"parity gate: {final} differs from Keras by {entry['max_abs_diff']:.3g} > {tolerance}")
@@ -295,7 +328,7 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
                 with open(tmp, "wb") as f:
                     f.write(content)
             ops = tflite_tools.op_histogram(path)
-            entry = {"path": path, "bytes": gate_size(path, path), **compare(reference, tflite_tools.run_tflite(path, clips)),
+            entry = {"path": path, "bytes": gate_size(path, path), **compare(reference, tflite_tools.run_tflite(path, clips), labels),
                      "ops": ops, "max_tensor_rank": tflite_tools.max_tensor_rank(path),
                      "xnnpack": tflite_tools.xnnpack_report(path)}
             if q == "float32":
@@ -311,7 +344,7 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
         path = os.path.join(output_dir, "model.onnx")
         with atomic_path(path) as tmp:
             export_onnx(static, tmp)
-        entry = {"path": path, "bytes": gate_size(path, path), **compare(reference, run_onnx(path, clips, batch))}
+        entry = {"path": path, "bytes": gate_size(path, path), **compare(reference, run_onnx(path, clips, batch), labels)}
         report["files"]["onnx"] = entry
         if entry["max_abs_diff"] > tolerance:
             failures.append(f"parity gate: {path} differs from Keras by {entry['max_abs_diff']:.3g} > {tolerance}")
@@ -321,7 +354,7 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
     atomic_write_json(os.path.join(output_dir, "model_info.json"), {
         "layout": meta.get("layout"), "num_classes": int(static.output_shape[-1]), "num_frames": int(frames),
         "num_persons": int(persons), "num_joints": int(joints), "num_channels": int(channels), "batch": int(batch),
-        "class_names": class_names, "source_model": os.path.abspath(model_path)})
+        "class_names": class_names, "sampling": sampling, "source_model": os.path.abspath(model_path)})
     report["gates_failed"] = failures
     atomic_write_json(os.path.join(output_dir, "export_report.json"), report)
     if failures:
@@ -337,13 +370,15 @@ def main(argv):
     try:
         report = export(FLAGS.model_path, FLAGS.output_dir, FLAGS.num_frames, FLAGS.num_persons, FLAGS.batch,
                         FLAGS.formats, FLAGS.quantization, FLAGS.calibration_data, FLAGS.max_size_mb, FLAGS.tolerance,
-                        FLAGS.meta, FLAGS.calibration_samples, FLAGS.check_samples)
+                        FLAGS.meta, FLAGS.calibration_samples, FLAGS.check_samples, FLAGS.sampling)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     for name, entry in report["files"].items():
         extra = (f", max |diff| {entry['max_abs_diff']:.2e}, top-1 agreement {100 * entry['top1_agreement']:.1f} %"
                  if "max_abs_diff" in entry else "")
+        if "top1_accuracy" in entry:
+            extra += f", top-1 accuracy {100 * entry['top1_accuracy']:.2f} % (Keras {100 * report['keras_top1_accuracy']:.2f} %)"
         print(f"{name}: {entry['path']} {entry['bytes'] / 1e6:.2f} MB{extra}")
     print(f"report: {os.path.join(FLAGS.output_dir, 'export_report.json')}")
 
