@@ -34,9 +34,13 @@ def op_histogram(path: str) -> Dict[str, int]:
     return dict(collections.Counter(op["op_name"] for op in ops).most_common())
 
 
-def max_tensor_rank(path: str) -> int:
-    details = _interpreter(path, delegate=False).get_tensor_details()
-    return max((len(d["shape"]) for d in details), default=0)
+def max_tensor_rank(path: str, include_inputs: bool = False) -> int:
+    """Largest rank of any tensor in the graph; the model inputs ``(B, M, T, V, C)`` are left out
+    unless ``include_inputs`` (the deployment rule is rank <= 4 after the input reshape)."""
+    interpreter = _interpreter(path, delegate=False)
+    inputs = set() if include_inputs else {int(d["index"]) for d in interpreter.get_input_details()}
+    details = interpreter.get_tensor_details()
+    return max((len(d["shape"]) for d in details if int(d["index"]) not in inputs), default=0)
 
 
 def xnnpack_report(path: str) -> Dict:
