@@ -9,7 +9,6 @@ import keras_skeleton
 from keras_skeleton import graphs
 from keras_skeleton.layers import FusedMultiScaleTemporalConv, FusedUnitGCN, LightBlock, MultiScaleTemporalConv, UnitGCN
 
-NAMES = ("ctrgcn_light", "ctrgcn_light_v1", "ctrgcn_light_v2")
 ADJACENCY = graphs.spatial_adjacency("ntu25")
 
 
@@ -124,63 +123,5 @@ def test_light_block_layer_round_trips_its_config():
     np.testing.assert_allclose(clone(x), y, atol=1e-6)
 
 
-def settle_batch_norms(model, x):
-    """Moving statistics := the statistics of one batch (momentum 0 for one training-mode pass).
-
-    Freshly initialised statistics (mean 0, variance 1) let activations grow through ten blocks to logits
-    of several hundred, where float32 spacing alone exceeds 1e-4; settled ones keep logits O(1), so the
-    absolute 1e-4 bound below is meaningful.
-    """
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
-    for layer in norms:
-        layer.momentum = 0.0
-    model(x, training=True)
-    for layer in norms:
-        layer.momentum = 0.9
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_train_save_reload_and_tflite_builtins(name, tmp_path):
-    import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter
-
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 0.5, (4, 2, 16, 25, 3)).astype("float32")
-    y = np.array([0, 1, 2, 1])
-    model = keras_skeleton.get_model(name, num_classes=3)
-    # Eager steps: two of them cost less than tracing a training graph.
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
-    before = np.asarray(model.get_layer("fc").kernel).copy()
-    history = model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0)
-    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
-    assert not np.allclose(before, np.asarray(model.get_layer("fc").kernel))
-    settle_batch_norms(model, x)
-
-    path = str(tmp_path / f"{name}.keras")
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    expected = np.asarray(model(x, training=False))
-    np.testing.assert_allclose(np.asarray(reloaded(x, training=False)), expected, atol=1e-6)
-    assert 1e-2 < np.abs(expected).max() < 100
-
-    inputs = keras.Input((2, 16, 25, 3), batch_size=1)
-    static = keras.Model(inputs, reloaded(inputs, training=False))
-    converter = tf.lite.TFLiteConverter.from_keras_model(static)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]   # raises on any Flex op
-    interpreter = Interpreter(model_content=converter.convert())
-    interpreter.allocate_tensors()
-    ops = {op["op_name"] for op in interpreter._get_ops_details()}
-    assert ops and not {op for op in ops if op.startswith("Flex") or op == "CUSTOM"}
-    input_index = interpreter.get_input_details()[0]["index"]
-    # Rank <= 4 everywhere after the input's first reshape.
-    assert [t["index"] for t in interpreter.get_tensor_details() if len(t["shape"]) > 4] == [input_index]
-    lite = []
-    for sample in x:
-        interpreter.set_tensor(input_index, sample[None])
-        interpreter.invoke()
-        lite.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0])
-    diff = np.abs(np.stack(lite) - expected).max()
-    print(f"{name}: LiteRT max |diff| = {diff:.2e} (logits up to {np.abs(expected).max():.2f})")
-    assert diff <= 1e-4
+# Training, .keras reload, builtin-op TFLite, rank <= 4 and LiteRT parity of every light model are
+# covered by tests/test_model_zoo.py::test_chain (one conversion per model keeps the suite short).

@@ -20,7 +20,7 @@ FRAMES = 8
 def test_chain(name, tiny_prepared, tmp_path):
     from data_tools.prepared import PreparedSplit
     from export.export_model import convert_tflite, fixed_model
-    from export.tflite_tools import op_histogram, run_tflite
+    from export.tflite_tools import max_tensor_rank, op_histogram, run_tflite
     from keras_skeleton.data.pipeline import FeederConfig, SkeletonFeeder
 
     keras.utils.set_random_seed(0)
@@ -46,6 +46,7 @@ def test_chain(name, tiny_prepared, tmp_path):
     tflite_path.write_bytes(convert_tflite(static, "float32"))
     ops = op_histogram(str(tflite_path))
     assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"]
+    assert max_tensor_rank(str(tflite_path)) <= 4                     # after the (1, M, T, V, C) input
     lite = run_tflite(str(tflite_path), x)
     # Untrained BatchNorm statistics make logits large, so compare relative to their scale.
     assert np.abs(lite - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
