@@ -30,7 +30,8 @@ def define_flags():
     """Defined only when run as a command, so importing this module never clashes with other flags."""
     flags.DEFINE_string("model_path", None, "Trained .keras model.")
     flags.DEFINE_string("output_dir", None, "Output directory.")
-    flags.DEFINE_integer("num_frames", 0, "Static T of the exported graph (0 = the model's, else 64).")
+    flags.DEFINE_integer("num_frames", 0, "Static T of the exported graph (0 = the model's, else the training "
+                         "run's --window from config.json beside the model, else 64).")
     flags.DEFINE_integer("num_persons", 0, "Static M (0 = the model's).")
     flags.DEFINE_integer("batch", 1, "Static batch size.")
     flags.DEFINE_list("formats", ["saved_model", "tflite", "onnx"], "saved_model, tflite, onnx.")
@@ -63,15 +64,19 @@ def fixed_model(model, batch, persons, frames):
     return keras.Model(inputs, outputs, name=f"{model.name}_static")
 
 
-def run_sampling(model_path):
-    """The ``sampling`` flag of the training run that wrote ``model_path`` (config.json beside it)."""
+def run_setting(model_path, name):
+    """A flag of the training run that wrote ``model_path`` (its config.json), or None."""
     config = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
-    if os.path.isfile(config):
-        with open(config) as f:
-            sampling = json.load(f).get("sampling")
-        if sampling in ("crop_resize", "ucla"):
-            return sampling
-    return "crop_resize"
+    if not os.path.isfile(config):
+        return None
+    with open(config) as f:
+        return json.load(f).get(name)
+
+
+def run_sampling(model_path):
+    """The ``--sampling`` of the training run that wrote ``model_path``; crop_resize when unknown."""
+    sampling = run_setting(model_path, "sampling")
+    return sampling if sampling in ("crop_resize", "ucla") else "crop_resize"
 
 
 def check_clips(meta, shape, count, data_dir=None, seed=0, sampling="crop_resize", with_labels=False):
@@ -278,7 +283,7 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
         raise ExportError(f"cannot load '{model_path}': {e}") from None
     _, persons, frames, joints, channels = model.input_shape
     persons = num_persons or persons
-    frames = num_frames or frames or 64
+    frames = num_frames or frames or run_setting(model_path, "window") or 64
     static = fixed_model(model, batch, persons, frames)
     meta = load_meta(model_path, meta_path)
     os.makedirs(output_dir, exist_ok=True)
