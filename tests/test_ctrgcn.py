@@ -63,8 +63,9 @@ def test_layers_round_trip_their_config(layer):
 
 def test_ctrgcn_trains_one_step():
     model = keras_skeleton.get_model("ctrgcn", num_classes=3, base_channels=8)
+    # Eager: compiling a graph (XLA by default) for one step costs minutes on 2 cores.
     model.compile(optimizer=keras_skeleton.optim.TorchSGD(0.01), loss=keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True))
+        from_logits=True), run_eagerly=True)
     x = np.random.default_rng(2).normal(size=(4, 2, 8, 25, 3)).astype("float32")
     before = [w.copy() for w in model.get_weights()]
     model.fit(x, np.array([0, 1, 2, 0]), epochs=1, batch_size=4, verbose=0)

