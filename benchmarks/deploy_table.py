@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -87,7 +86,7 @@ def main(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
     from export import benchmark, export_model
-    from export.tflite_tools import count_macs
+    from benchmarks.common import cpu_model
 
     for model in FLAGS.models + FLAGS.latency_models:
         if model not in FIXTURES:
@@ -169,7 +168,7 @@ def main(argv):
     fp32 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_float32"}
     int8 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_int8"}
     summary = {
-        "benchmark": "deploy_table", "date": time.strftime("%Y-%m-%d"), "machine": cpu_name(),
+        "benchmark": "deploy_table", "date": time.strftime("%Y-%m-%d"), "machine": cpu_model(),
         "cpu_count": os.cpu_count(), "threads": 1, "frames": FLAGS.frames, "persons": 2, "runs": FLAGS.runs,
         "matmul_peak_gflops_1thread": round(peak, 1), "matmul_peak_samples": [round(p, 1) for p in peaks],
         "gates_failed": gates,
@@ -182,17 +181,6 @@ def main(argv):
         from data_tools.prepared import atomic_write_json
         atomic_write_json(FLAGS.output, summary)
     print(json.dumps(summary))
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def print_table(rows, peak):

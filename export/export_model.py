@@ -223,18 +223,23 @@ def save_saved_model(model, path):
     tf.saved_model.save(module, path, signatures={"serving_default": serve})
 
 
-def run_saved_model(path, clips, batch):
-    import tensorflow as tf
-
-    serve = tf.saved_model.load(path).signatures["serving_default"]
+def run_in_batches(run, clips, batch):
+    """``run`` over ``clips`` in static-size batches (the last one zero-padded, its padding dropped)."""
     outputs = []
     for start in range(0, len(clips), batch):
         chunk = clips[start:start + batch]
         pad = batch - len(chunk)
         if pad:
             chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], np.float32)])
-        outputs.append(serve(joints=tf.constant(chunk))["logits"].numpy()[:batch - pad])
+        outputs.append(run(chunk)[:batch - pad])
     return np.concatenate(outputs)
+
+
+def run_saved_model(path, clips, batch):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    return run_in_batches(lambda chunk: serve(joints=tf.constant(chunk))["logits"].numpy(), clips, batch)
 
 
 def run_onnx(path, clips, batch):
@@ -242,14 +247,7 @@ def run_onnx(path, clips, batch):
 
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    outputs = []
-    for start in range(0, len(clips), batch):
-        chunk = clips[start:start + batch]
-        pad = batch - len(chunk)
-        if pad:
-            chunk = np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], np.float32)])
-        outputs.append(session.run(None, {name: chunk})[0][:batch - pad])
-    return np.concatenate(outputs)
+    return run_in_batches(lambda chunk: session.run(None, {name: chunk})[0], clips, batch)
 
 
 def load_meta(model_path, meta_path=None):
