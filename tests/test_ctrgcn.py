@@ -83,3 +83,55 @@ def test_strided_dilated_conv_equals_dense_conv_then_subsample(frames):
     expected = np.stack([sum(padded[:, 2 * t + 2 * k] @ kernel[k, 0] for k in range(5)) + bias
                          for t in range((frames - 1) // 2 + 1)], axis=1)
     np.testing.assert_allclose(y, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ctrgcn", "ctrgcn_light_v1", "ctrgcn_light_v2"])
+def test_channels_first_training_aggregation_equals_the_inference_form(name, monkeypatch):
+    # Training computes the CTR-GC aggregation channels-first (multi_subset_aggregate_channels_first);
+    # swapping in the inference form (value conv, then multi_subset_aggregate) must give the same
+    # training-mode logits and gradients, with the kernels sliced as each layer slices them.
+    from keras import ops
+    from keras_skeleton.layers import ctrgcn as ctrgcn_layers
+    from keras_skeleton.layers import ctrgcn_light as light_layers
+
+    # float64: in training mode the BatchNorms' backward passes amplify float32 rounding into
+    # gradient differences of up to 0.5 % (V2), which would hide a real mismatch.
+    keras.config.set_dtype_policy("float64")
+    try:
+        keras.utils.set_random_seed(3)
+        model = keras_skeleton.get_model(name, num_classes=7)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    # Non-zero alpha and biases so every term of the sum matters.
+    for layer in model._flatten_layers():
+        if hasattr(layer, "alpha"):
+            layer.alpha.assign([0.7])
+    x = np.random.default_rng(1).normal(size=(2, 2, 8, 25, 3))
+
+    def logits_and_grads():
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            y = model(x, training=True)
+            loss = ops.sum(y * ops.arange(7, dtype=y.dtype))
+        return y.numpy(), [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
+
+    fast, fast_grads = logits_and_grads()
+
+    def inference_form(relations, convs, alpha, adjacency, x, value_kernels, value_biases):
+        values = ops.conv(x, ops.concatenate(value_kernels, axis=-1)[None, None]) + ops.concatenate(value_biases, 0)
+        return ctrgcn_layers.multi_subset_aggregate(relations, convs, alpha, adjacency, values)
+
+    monkeypatch.setattr(ctrgcn_layers, "multi_subset_aggregate_channels_first", inference_form)
+    monkeypatch.setattr(light_layers, "multi_subset_aggregate_channels_first", inference_form)
+    slow, slow_grads = logits_and_grads()
+    assert fast.dtype == np.float64
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
+    assert len(fast_grads) == len(slow_grads)
+    # Judged over all parameters together: biases followed by a BatchNorm have a true gradient of
+    # 0, so per-tensor relative errors would compare rounding noise with rounding noise.
+    fast_flat = np.concatenate([g.ravel() for g in fast_grads])
+    slow_flat = np.concatenate([g.ravel() for g in slow_grads])
+    assert np.abs(slow_flat).max() > 1e-2
+    assert np.linalg.norm(fast_flat - slow_flat) <= 1e-8 * np.linalg.norm(slow_flat)
+    assert np.abs(fast_flat - slow_flat).max() <= 1e-8 * np.abs(slow_flat).max()
