@@ -9,4 +9,4 @@ if ! command -v Xvfb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ 
     || echo "warning: could not install Xvfb; the demo screenshot test will be skipped"
 fi
 export TF_CPP_MIN_LOG_LEVEL=3
-.venv/bin/python -m pytest -q -p no:cacheprovider tests
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 tests
