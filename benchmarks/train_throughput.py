@@ -4,13 +4,19 @@
 
 Times whole optimiser steps after warm-up (graph tracing and compilation excluded) and prints, as the last line,
 JSON with ``samples_per_s`` (from the median step time), ``step_ms_median`` and the settings.
+
+With ``--reference_repo`` (a checkout of the official Uason-Chen/CTR-GCN) the official PyTorch model is timed
+right after, with the same batch, frames, threads and step count, by ``benchmarks.train_reference`` in its own
+interpreter (``--reference_python``, one that has PyTorch), and the JSON adds ``reference_samples_per_s`` and
+``ratio_to_reference`` (ours / reference, same run, same machine).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
+import subprocess
+import sys
 import time
 
 from absl import app, flags
@@ -24,6 +30,8 @@ flags.DEFINE_integer("threads", 2, "TensorFlow intra- and inter-op threads.")
 flags.DEFINE_integer("steps", 20, "Timed steps.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps first.")
 flags.DEFINE_enum("jit_compile", "false", ["auto", "true", "false"], "XLA-compile the train step.")
+flags.DEFINE_string("reference_repo", None, "Checkout of Uason-Chen/CTR-GCN: also time the official PyTorch model.")
+flags.DEFINE_string("reference_python", sys.executable, "Interpreter with PyTorch for --reference_repo.")
 FLAGS = flags.FLAGS
 
 
@@ -38,6 +46,8 @@ def main(argv):
     import keras
     import keras_skeleton
     from keras_skeleton import optim
+
+    from benchmarks.common import cpu_model
 
     keras.utils.set_random_seed(0)
     model = keras_skeleton.get_model(FLAGS.model, num_classes=FLAGS.num_classes, num_persons=FLAGS.persons)
@@ -55,11 +65,29 @@ def main(argv):
         model.train_on_batch(x, y)
         times.append(time.perf_counter() - start)
     step = float(np.median(times))
-    print(json.dumps({"model": FLAGS.model, "batch": FLAGS.batch, "frames": FLAGS.frames, "persons": FLAGS.persons,
-                      "threads": FLAGS.threads, "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
-                      "step_ms_median": round(step * 1000, 1), "step_ms_p90": round(float(np.percentile(times, 90)) * 1000, 1),
-                      "samples_per_s": round(FLAGS.batch / step, 2), "machine": platform.processor() or platform.machine(),
-                      "cpus": os.cpu_count()}))
+    result = {"model": FLAGS.model, "batch": FLAGS.batch, "frames": FLAGS.frames, "persons": FLAGS.persons,
+              "threads": FLAGS.threads, "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
+              "step_ms_median": round(step * 1000, 1), "step_ms_p90": round(float(np.percentile(times, 90)) * 1000, 1),
+              "samples_per_s": round(FLAGS.batch / step, 2), "machine": cpu_model(), "cpus": os.cpu_count()}
+    if FLAGS.reference_repo:
+        reference = run_reference()
+        result.update(reference_samples_per_s=reference["samples_per_s"],
+                      reference_step_ms_median=reference["step_ms_median"], reference_torch=reference["torch"],
+                      ratio_to_reference=round(result["samples_per_s"] / reference["samples_per_s"], 3))
+    print(json.dumps(result))
+
+
+def run_reference():
+    """``benchmarks.train_reference`` with this run's settings; its last-line JSON."""
+    command = [FLAGS.reference_python, "-m", "benchmarks.train_reference", f"--reference_repo={FLAGS.reference_repo}",
+               f"--batch={FLAGS.batch}", f"--frames={FLAGS.frames}", f"--persons={FLAGS.persons}",
+               f"--num_classes={FLAGS.num_classes}", f"--threads={FLAGS.threads}", f"--steps={FLAGS.steps}",
+               f"--warmup={FLAGS.warmup}"]
+    repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(command, cwd=repo_root, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"error: the reference run failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

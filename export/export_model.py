@@ -324,9 +324,16 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
 
     if "tflite" in formats:
         from export import tflite_tools
+        from keras_skeleton.layers.ctrgcn import use_channels_first_inference
         for q in quantization:
             path = os.path.join(output_dir, f"model_{q}.tflite")
-            content = convert_tflite(static, q, calibration)
+            # Float files take the channels-first CTR-GC aggregation (about 15 % faster under
+            # XNNPACK); quantised ones the default form, whose weights sit in quantisable ops.
+            use_channels_first_inference(static, q in ("float32", "float16"))
+            try:
+                content = convert_tflite(static, q, calibration)
+            finally:
+                use_channels_first_inference(static, False)
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
                     f.write(content)

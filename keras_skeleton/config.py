@@ -80,6 +80,8 @@ def define_flags() -> None:
     flags.DEFINE_integer("steps_per_epoch", 0, "Limit the steps per epoch (0 = the whole split).")
     flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
     flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA-compile the train step.")
+    flags.DEFINE_bool("run_eagerly", False, "Run the train step eagerly, without tf.function (debugging: slower "
+                      "steps, no tracing).")
     flags.DEFINE_integer("eval_every", 1, "Validate every N epochs (the last epoch is always evaluated).")
     flags.DEFINE_integer("steps_per_execution", 1, "Training steps per compiled call (fewer host round trips).")
     flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],

@@ -16,7 +16,13 @@ from conftest import REPO_ROOT
 FRAMES = 8
 
 
-@pytest.mark.parametrize("name", keras_skeleton.list_models())
+# EfficientGCN-B1..B3 are B0's layers at widths and depths between B0's and B4's (their parity tests
+# cover each); the chain runs the two ends of the family.
+CHAIN_MODELS = [name for name in keras_skeleton.list_models() if name not in
+                ("efficientgcn_b1", "efficientgcn_b2", "efficientgcn_b3")]
+
+
+@pytest.mark.parametrize("name", CHAIN_MODELS)
 def test_chain(name, tiny_prepared, tmp_path):
     from data_tools.prepared import PreparedSplit
     from export.export_model import convert_tflite, fixed_model

@@ -122,6 +122,7 @@ class FusedUnitGCN(keras.layers.Layer):
         self.shared_relation = shared_relation
         self.rel_reduction = rel_reduction
         self.num_subsets = len(self.adjacency)
+        self.channels_first_inference = False   # export-time switch, see ctrgcn.use_channels_first_inference
 
     def build(self, input_shape):
         in_channels = input_shape[-1]
@@ -165,7 +166,7 @@ class FusedUnitGCN(keras.layers.Layer):
         if self.shared_relation:
             relations = relations * s
         c = self.out_channels
-        if training:   # the same sum, channels-first (faster to train; see the function)
+        if training or self.channels_first_inference:   # the same sum, channels-first (see the function)
             y = multi_subset_aggregate_channels_first(
                 relations, self.conv2, self.alpha, self.PA, x,
                 [kernel[0, 0, :, width + i * c:width + (i + 1) * c] for i in range(s)],
