@@ -91,6 +91,11 @@ def main(argv):
     for model in FLAGS.models + FLAGS.latency_models:
         if model not in FIXTURES:
             raise SystemExit(f"error: no parity fixture for '{model}' (known: {', '.join(FIXTURES)})")
+    # The SavedModel is timed on one thread like every other file; TensorFlow fixes its thread pools
+    # when first used (an export uses it), so they are set before anything else.
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     work = FLAGS.out_dir or tempfile.mkdtemp(prefix="deploy_table.")
     os.makedirs(work, exist_ok=True)
     check_dir = prepare_check_set(work)
@@ -114,6 +119,9 @@ def main(argv):
                     calibration_data=check_dir, check_samples=60, calibration_samples=60)
             except export_model.ExportError as e:          # the report is written before the gates raise
                 print(f"{model}: {e}", flush=True)
+                if not os.path.isfile(report_path):        # a conversion failed: no report, no files to time
+                    gates[model] = [str(e)]
+                    continue
                 with open(report_path) as f:
                     report = json.load(f)
             print(f"{model}: exported in {time.perf_counter() - started:.0f} s, gates failed: "
@@ -126,12 +134,15 @@ def main(argv):
                    "xnnpack": entry.get("xnnpack"), "path": entry["path"]}
             rows.append(row)
             files.append((row, entry["path"]))
-        if FLAGS.batch16:
+        if FLAGS.batch16 and full:
             out16 = os.path.join(work, f"{model}_batch16")
             if not (FLAGS.reuse and os.path.isfile(os.path.join(out16, "model_float32.tflite"))):
-                export_model.export(os.path.join(work, f"{model}.keras"), out16, num_frames=FLAGS.frames, num_persons=2,
-                                    batch=16, formats=("tflite",), quantization=("float32",),
-                                    calibration_data=check_dir, check_samples=16)
+                try:
+                    export_model.export(os.path.join(work, f"{model}.keras"), out16, num_frames=FLAGS.frames,
+                                        num_persons=2, batch=16, formats=("tflite",), quantization=("float32",),
+                                        calibration_data=check_dir, check_samples=16)
+                except export_model.ExportError as e:      # file and report are written; see gates above
+                    print(f"{model} batch 16: {e}", flush=True)
             row = {"model": model, "format": "tflite_float32_batch16", "macs": macs * 16,
                    "bytes": os.path.getsize(os.path.join(out16, "model_float32.tflite"))}
             rows.append(row)

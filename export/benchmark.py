@@ -84,8 +84,12 @@ def onnx_runner(path, threads, batch):
 def tensorflow_runner(path, threads, batch, frames):
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:   # already initialised in this process: only valid if set to the same values before
+        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            raise
     if os.path.isdir(path):
         loaded = tf.saved_model.load(path)
         function = loaded.signatures["serving_default"]
