@@ -123,13 +123,28 @@ def multi_subset_aggregate(relations, convs, alpha, adjacency, values):
     """
     num_subsets = len(convs)
     channels = convs[0].filters
+    shared = all(r is relations[0] for r in relations)
+    if shared:
+        # One relation map for every subset (CTRGCN_lightV2): append all S graphs to it once, and let
+        # subset s pick graph s with a one-hot row block. Appending to the same tensor S times gave
+        # S concatenations of one input, whose int8 scales cannot all equal it (full-int8 conversion fails).
+        relation = relations[0]
+        batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
+        graphs = ops.broadcast_to(ops.transpose(adjacency, (1, 2, 0))[None], (batch, targets, sources, num_subsets))
+        extended = ops.concatenate([relation, ops.cast(graphs, relation.dtype)], axis=-1)     # (N, U, V, R+S)
     tops = []
     for s in range(num_subsets):
         relation = relations[s]
         batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
-        graph = ops.broadcast_to(adjacency[s][None, :, :, None], (batch, targets, sources, 1))
-        kernel = ops.concatenate([convs[s].kernel[0, 0] * alpha, ops.ones((1, channels), relation.dtype)], axis=0)
-        top = ops.matmul(ops.concatenate([relation, ops.cast(graph, relation.dtype)], axis=-1), kernel)
+        if shared:
+            pick = ops.cast(ops.arange(num_subsets) == s, relation.dtype)[:, None] * ops.ones((1, channels), relation.dtype)
+            kernel = ops.concatenate([convs[s].kernel[0, 0] * alpha, pick], axis=0)            # (R+S, C)
+            top = ops.matmul(extended, kernel)
+        else:
+            graph = ops.broadcast_to(adjacency[s][None, :, :, None], (batch, targets, sources, 1))
+            kernel = ops.concatenate([convs[s].kernel[0, 0] * alpha, ops.ones((1, channels), relation.dtype)],
+                                     axis=0)
+            top = ops.matmul(ops.concatenate([relation, ops.cast(graph, relation.dtype)], axis=-1), kernel)
         if convs[s].use_bias:
             top = top + convs[s].bias * alpha
         tops.append(top)                                                        # (N, U, V, C)
