@@ -21,6 +21,18 @@ def light_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A two-layer model on the raw-joint input (mean, dense): for gates and tools that do not depend on the
+    architecture, converted in seconds."""
+    import keras
+    inputs = keras.Input((2, None, 25, 3), name="joints")
+    outputs = keras.layers.Dense(5, name="fc")(keras.layers.GlobalAveragePooling3D()(inputs))
+    path = str(tmp_path_factory.mktemp("tiny") / "tiny.keras")
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
 def fixture_clips(tmp_path_factory):
     """The parity fixture's real NTU input as a prepared dataset (its random weights give sane logits there)."""
     from data_tools.prepared import write_meta, write_split
@@ -62,11 +74,11 @@ def test_size_and_parity_gates_fail_when_they_should(light_model, tmp_path):
     assert result.stderr.count("model.onnx") >= 2, result.stderr[-2000:]
 
 
-def test_builtin_ops_gate(light_model, tmp_path, monkeypatch):
+def test_builtin_ops_gate(tiny_model, tmp_path, monkeypatch):
     from export import export_model, tflite_tools
     monkeypatch.setattr(tflite_tools, "op_histogram", lambda path: {"CONV_2D": 3, "FlexErf": 1})
     with pytest.raises(export_model.ExportError, match="builtin-ops gate"):
-        export_model.export(light_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2,
+        export_model.export(tiny_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2,
                             tolerance=1e9)
 
 
@@ -75,9 +87,9 @@ def test_missing_model_is_one_line(tmp_path):
     assert result.returncode != 0 and "not found" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_predictor_imports_no_tensorflow_and_reports_errors(light_model, tmp_path):
+def test_predictor_imports_no_tensorflow_and_reports_errors(tiny_model, tmp_path):
     from export.export_model import export
-    export(light_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2, tolerance=1e9)
+    export(tiny_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2, tolerance=1e9)
     model = tmp_path / "model_float32.tflite"
     clip = tmp_path / "clip.npy"
     np.save(clip, np.random.default_rng(0).normal(0, 0.3, (2, 40, 25, 3)).astype("float32"))
