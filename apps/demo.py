@@ -40,7 +40,7 @@ from data_tools.layouts import get_layout, list_layouts
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 # A held-out (X-Sub test performer) synthetic recording, copied by scripts/build_demo_assets.sh.
-DEFAULT_RECORDING = os.path.join(ASSETS_DIR, "S001C001P003R001A023.skeleton")
+DEFAULT_RECORDING = os.path.join(ASSETS_DIR, "synthetic_hand_waving.skeleton")   # made by data_tools.synthetic
 
 TITLE = "keras-skeleton demo"
 CANVAS_SIZE = (980, 620)
