@@ -596,10 +596,9 @@ def run():
         steps_per_epoch = len(train_feeder)
         if FLAGS.steps_per_epoch:
             steps_per_epoch = min(steps_per_epoch, FLAGS.steps_per_epoch)
+        jit_compile = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
         model.compile(optimizer=make_optimizer(steps_per_epoch), loss=make_loss(num_classes),
-                      metrics=make_metrics(num_classes),
-                      jit_compile=False if FLAGS.run_eagerly else {"auto": "auto", "true": True,
-                                                                   "false": False}[FLAGS.jit_compile],
+                      metrics=make_metrics(num_classes), jit_compile=False if FLAGS.run_eagerly else jit_compile,
                       run_eagerly=FLAGS.run_eagerly, steps_per_execution=FLAGS.steps_per_execution)
 
         state = load_state(model_dir)

@@ -107,6 +107,37 @@ def pairwise_tanh(q, k):
     return ops.tanh(q[:, :, None, :] - k[:, None, :, :])
 
 
+def graph_extended_relations(relations, convs, alpha, adjacency):
+    """Per subset ``s``: ``(extended (N, U, V, R+k), kernel (R+k, C))`` with ``extended @ kernel =
+    alpha * relations[s] @ W_s + A_s`` (``W_s`` the kernel of ``convs[s]``, its bias left to the caller).
+
+    ``A_s`` enters as extra relation channels with weight 1, so ``alpha * b_s + A_s`` never appears
+    as a constant the TFLite converter could fold into a ``(V, V, C)`` tensor (that tripled the file
+    size). Separate relations get their own graph (k = 1). One relation shared by every subset
+    (CTRGCN_lightV2) is extended once with all S graphs and subset ``s`` picks graph ``s`` with a
+    one-hot row block (k = S): S concatenations of one tensor would need S int8 scales equal to its
+    own, and full-int8 conversion fails on that.
+    """
+    num_subsets = len(convs)
+    channels = convs[0].filters
+    relation = relations[0]
+    batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
+    if all(r is relation for r in relations):
+        graphs = ops.broadcast_to(ops.transpose(adjacency, (1, 2, 0))[None], (batch, targets, sources, num_subsets))
+        extended = ops.concatenate([relation, ops.cast(graphs, relation.dtype)], axis=-1)
+        picks = [ops.cast(np.repeat(np.eye(num_subsets)[:, s:s + 1], channels, axis=1), relation.dtype)
+                 for s in range(num_subsets)]
+        return [(extended, ops.concatenate([conv.kernel[0, 0] * alpha, pick], axis=0))
+                for conv, pick in zip(convs, picks)]
+    pairs = []
+    for s, (relation, conv) in enumerate(zip(relations, convs)):
+        graph = ops.broadcast_to(adjacency[s][None, :, :, None], (batch, targets, sources, 1))
+        extended = ops.concatenate([relation, ops.cast(graph, relation.dtype)], axis=-1)
+        kernel = ops.concatenate([conv.kernel[0, 0] * alpha, ops.ones((1, channels), relation.dtype)], axis=0)
+        pairs.append((extended, kernel))
+    return pairs
+
+
 def multi_subset_aggregate(relations, convs, alpha, adjacency, values):
     """``sum_s Â_s ⋅ values_s`` with ``Â_s = alpha * conv_s(relations[s]) + A_s``, as one batched matmul.
 
@@ -116,35 +147,15 @@ def multi_subset_aggregate(relations, convs, alpha, adjacency, values):
         alpha: ``(1,)``; adjacency: ``(S, V, V)`` target-row.
         values: ``(N, T, V, S*C)``, subset ``s`` in channels ``[s*C, (s+1)*C)``.
 
-    Returns ``(N, T, U, C)``. ``A_s`` enters as one more relation channel with weight 1, so
-    ``alpha * b_s + A_s`` never appears as a constant the TFLite converter could fold into a
-    ``(V, V, C)`` tensor (that tripled the file size); stacking the subsets along the summed
-    axis (``K = S*V``) replaces S matmuls and S-1 additions by one matmul.
+    Returns ``(N, T, U, C)``. The graphs enter as relation channels (``graph_extended_relations``);
+    stacking the subsets along the summed axis (``K = S*V``) replaces S matmuls and S-1 additions by
+    one matmul.
     """
     num_subsets = len(convs)
     channels = convs[0].filters
-    shared = all(r is relations[0] for r in relations)
-    if shared:
-        # One relation map for every subset (CTRGCN_lightV2): append all S graphs to it once, and let
-        # subset s pick graph s with a one-hot row block. Appending to the same tensor S times gave
-        # S concatenations of one input, whose int8 scales cannot all equal it (full-int8 conversion fails).
-        relation = relations[0]
-        batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
-        graphs = ops.broadcast_to(ops.transpose(adjacency, (1, 2, 0))[None], (batch, targets, sources, num_subsets))
-        extended = ops.concatenate([relation, ops.cast(graphs, relation.dtype)], axis=-1)     # (N, U, V, R+S)
     tops = []
-    for s in range(num_subsets):
-        relation = relations[s]
-        batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
-        if shared:
-            pick = ops.cast(ops.arange(num_subsets) == s, relation.dtype)[:, None] * ops.ones((1, channels), relation.dtype)
-            kernel = ops.concatenate([convs[s].kernel[0, 0] * alpha, pick], axis=0)            # (R+S, C)
-            top = ops.matmul(extended, kernel)
-        else:
-            graph = ops.broadcast_to(adjacency[s][None, :, :, None], (batch, targets, sources, 1))
-            kernel = ops.concatenate([convs[s].kernel[0, 0] * alpha, ops.ones((1, channels), relation.dtype)],
-                                     axis=0)
-            top = ops.matmul(ops.concatenate([relation, ops.cast(graph, relation.dtype)], axis=-1), kernel)
+    for s, (extended, kernel) in enumerate(graph_extended_relations(relations, convs, alpha, adjacency)):
+        top = ops.matmul(extended, kernel)                                      # (N, U, V, C)
         if convs[s].use_bias:
             top = top + convs[s].bias * alpha
         tops.append(top)                                                        # (N, U, V, C)
@@ -170,7 +181,7 @@ def multi_subset_aggregate_channels_first(relations, convs, alpha, adjacency, x,
     ``(n, c)``, so its operands are needed channels-first: here both come out of their own matmuls
     channels-first (``W^T ⋅ x^T`` for the values, ``W^T ⋅ relation^T`` for the topology) instead of
     transposing channels-last activations, which leaves one transpose (of the output) instead of
-    three of larger tensors. A CTR-GCN training step is about 15 % faster on a CPU. Inference keeps
+    three of larger tensors (a CTR-GCN training step 1.09x faster on a CPU, benchmarks/README.md). Inference keeps
     ``multi_subset_aggregate``: there the weights sit in CONV_2D / FULLY_CONNECTED ops, which
     TFLite quantises and XNNPACK runs in int8, while a weight inside a BATCH_MATMUL stays float
     (dynamic-range int8 file 2.1x larger) and int8 BATCH_MATMULs leave XNNPACK (full int8 4x slower).
@@ -179,15 +190,11 @@ def multi_subset_aggregate_channels_first(relations, convs, alpha, adjacency, x,
     joints, in_channels = x.shape[2], x.shape[3]
     x_t = ops.transpose(ops.reshape(x, (-1, frames * joints, in_channels)), (0, 2, 1))   # (N, C_in, T·V)
     out = None
-    for s, conv in enumerate(convs):
-        relation = relations[s]
-        batch, targets, sources = ops.shape(relation)[0], relation.shape[1], relation.shape[2]
-        channels = conv.filters
-        graph = ops.broadcast_to(adjacency[s][None, :, :, None], (batch, targets, sources, 1))
-        relation = ops.concatenate([relation, ops.cast(graph, relation.dtype)], axis=-1)      # (N, U, V, R+1)
-        relation_t = ops.transpose(ops.reshape(relation, (-1, targets * sources, relation.shape[-1])), (0, 2, 1))
-        kernel = ops.concatenate([conv.kernel[0, 0] * alpha, ops.ones((1, channels), relation.dtype)], axis=0)
-        topology = ops.matmul(ops.transpose(kernel)[None], relation_t)                          # (N, C, U·V)
+    for s, (extended, kernel) in enumerate(graph_extended_relations(relations, convs, alpha, adjacency)):
+        conv, channels = convs[s], convs[s].filters
+        targets, sources = extended.shape[1], extended.shape[2]
+        extended_t = ops.transpose(ops.reshape(extended, (-1, targets * sources, extended.shape[-1])), (0, 2, 1))
+        topology = ops.matmul(ops.transpose(kernel)[None], extended_t)                          # (N, C, U·V)
         if conv.use_bias:
             topology = topology + (conv.bias * alpha)[None, :, None]
         topology = ops.reshape(topology, (-1, channels, targets, sources))
@@ -201,7 +208,7 @@ def multi_subset_aggregate_channels_first(relations, convs, alpha, adjacency, x,
 def use_channels_first_inference(model, enabled=True):
     """Makes the CTR-GC units of ``model`` compute inference channels-first too (or not); returns how many.
 
-    For float32 / float16 TFLite: about 15 % faster under XNNPACK (CTR-GCN, 1 thread). Quantised
+    For float32 / float16 TFLite: 0.85x the latency under XNNPACK (CTR-GCN, 1 thread). Quantised
     exports keep the default channels-last form (see ``multi_subset_aggregate_channels_first``).
     """
     units = [layer for layer in model._flatten_layers() if hasattr(layer, "channels_first_inference")]
