@@ -27,6 +27,7 @@ flags.DEFINE_integer("frames", 64, "Frames per clip (T).")
 flags.DEFINE_integer("persons", 2, "Persons per clip (M).")
 flags.DEFINE_integer("num_classes", 60, "Classes.")
 flags.DEFINE_integer("threads", 2, "TensorFlow intra- and inter-op threads.")
+flags.DEFINE_integer("inter_op_threads", None, "TensorFlow inter-op threads (default: --threads).")
 flags.DEFINE_integer("steps", 20, "Timed steps.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps first.")
 flags.DEFINE_enum("jit_compile", "false", ["auto", "true", "false"], "XLA-compile the train step.")
@@ -42,7 +43,7 @@ def main(argv):
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads or FLAGS.threads)
     import keras
     import keras_skeleton
     from keras_skeleton import optim
@@ -66,7 +67,8 @@ def main(argv):
         times.append(time.perf_counter() - start)
     step = float(np.median(times))
     result = {"model": FLAGS.model, "batch": FLAGS.batch, "frames": FLAGS.frames, "persons": FLAGS.persons,
-              "threads": FLAGS.threads, "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
+              "threads": FLAGS.threads, "inter_op_threads": FLAGS.inter_op_threads or FLAGS.threads,
+              "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"), "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
               "step_ms_median": round(step * 1000, 1), "step_ms_p90": round(float(np.percentile(times, 90)) * 1000, 1),
               "samples_per_s": round(FLAGS.batch / step, 2), "machine": cpu_model(), "cpus": os.cpu_count()}
     if FLAGS.reference_repo:

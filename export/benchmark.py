@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import os
 
-# One BLAS thread for the peak measurement; set before numpy loads its BLAS.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -40,17 +38,34 @@ def define_flags():
 
 
 
-def matmul_peak_gflops(size=2048, repeats=5):
-    """Single-thread float32 matmul throughput of numpy (median of ``repeats``)."""
-    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    b = a.copy()
+# Environment variables that fix a BLAS's thread count; read once, when the library loads.
+_ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_PEAK_PROGRAM = """
+import json, sys, time
+import numpy as np
+size, repeats = int(sys.argv[1]), int(sys.argv[2])
+a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+b = a.copy()
+a @ b
+times = []
+for _ in range(repeats):
+    start = time.perf_counter()
     a @ b
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * size ** 3 / float(np.median(times)) / 1e9
+    times.append(time.perf_counter() - start)
+print(json.dumps(2 * size ** 3 / float(np.median(times)) / 1e9))
+"""
+
+
+def matmul_peak_gflops(size=2048, repeats=5):
+    """Single-thread float32 matmul throughput of numpy (GFLOP/s, median of ``repeats``).
+
+    Measured in a child process started with one BLAS thread: the thread count is fixed when the BLAS
+    loads, so in a process that has already imported numpy an environment variable would come too late
+    and the "single-thread" peak would silently use every core.
+    """
+    result = subprocess.run([sys.executable, "-c", _PEAK_PROGRAM, str(size), str(repeats)],
+                            env={**os.environ, **_ONE_BLAS_THREAD}, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 def tflite_runner(path, threads):

@@ -106,3 +106,21 @@ def test_predictor_imports_no_tensorflow_and_reports_errors(tiny_model, tmp_path
         result = subprocess.run([sys.executable, "-m", "apps.predict", f"--model={model}", f"--input={bad}"],
                                 cwd=REPO_ROOT, capture_output=True, text=True)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_latency_benchmark_cli_and_single_thread_peak(tiny_model, tmp_path, monkeypatch):
+    from export import benchmark
+    from export.export_model import export
+    export(tiny_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2, tolerance=1e9)
+    result = subprocess.run([sys.executable, "-m", "export.benchmark", f"--model={tmp_path / 'model_float32.tflite'}",
+                             "--runs=3", "--warmup=1"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["runtime"] == "litert" and report["p50_ms"] > 0 and report["matmul_peak_gflops_1thread"] > 0
+    # This process has numpy (and its BLAS threads) loaded already: the peak must come from a child
+    # started with one BLAS thread, or the "single-thread" floor would use every core.
+    environments = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: environments.append(k.get("env")) or real_run(*a, **k))
+    assert benchmark.matmul_peak_gflops(size=64, repeats=1) > 0
+    assert environments and environments[0]["OPENBLAS_NUM_THREADS"] == "1" and environments[0]["OMP_NUM_THREADS"] == "1"
