@@ -39,6 +39,25 @@ def conv1x1(filters, use_bias=True, strides=1, name=None, kernel_initializer=Non
         kernel_initializer=kernel_initializer or kaiming_fan_out(), bias_initializer="zeros")
 
 
+def strided_output_shape(input_shape, strides, channels=None):
+    """``(N, T, V, C) -> (N, T', V, channels or C)`` for a temporal op of stride ``strides`` that pads to
+    keep every start frame (``T' = ceil(T / strides)``; an unknown T stays unknown)."""
+    frames = input_shape[1]
+    if frames is not None:
+        frames = (frames - 1) // strides + 1
+    return (input_shape[0], frames) + tuple(input_shape[2:-1]) + (channels or input_shape[-1],)
+
+
+def add_residual(out, x, kind, block, training=None):
+    """``out`` plus a block's residual of ``x``: ``"identity"`` adds ``x``, ``"conv"`` adds
+    ``block.residual_bn(block.residual_conv(x))``, ``"none"`` adds nothing."""
+    if kind == "identity":
+        return out + x
+    if kind == "conv":
+        return out + block.residual_bn(block.residual_conv(x), training=training)
+    return out
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TemporalConv(keras.layers.Layer):
     """Conv over frames with the references' explicit symmetric padding.

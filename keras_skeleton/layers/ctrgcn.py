@@ -10,8 +10,8 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_skeleton.layers.common import (PACKAGE, TemporalConv, TemporalMaxPool, batch_norm, conv1x1,
-                                          kaiming_fan_in, kaiming_fan_out)
+from keras_skeleton.layers.common import (PACKAGE, TemporalConv, TemporalMaxPool, add_residual, batch_norm, conv1x1,
+                                          kaiming_fan_in, kaiming_fan_out, strided_output_shape)
 
 
 def relation_width(in_channels, rel_reduction=8):
@@ -396,17 +396,11 @@ class MultiScaleTemporalConv(keras.layers.Layer):
         outputs.append(self.pool_bn(self.pool(y), training=training))
         outputs.append(self.point_bn(self.point_conv(x), training=training))
         out = ops.concatenate(outputs, axis=-1)
-        if self.residual == "identity":
-            out = out + x
-        elif self.residual == "conv":
-            out = out + self.residual_bn(self.residual_conv(x), training=training)
+        out = add_residual(out, x, self.residual, self, training)
         return out
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames, input_shape[2], self.out_channels)
+        return strided_output_shape(input_shape, self.strides, self.out_channels)
 
     def get_config(self):
         config = super().get_config()
@@ -463,17 +457,11 @@ class CTRGCNBlock(keras.layers.Layer):
 
     def call(self, x, training=None):
         y = self.tcn1(self.gcn1(x, training=training), training=training)
-        if self.residual_kind == "identity":
-            y = y + x
-        elif self.residual_kind == "conv":
-            y = y + self.residual_bn(self.residual_conv(x), training=training)
+        y = add_residual(y, x, self.residual_kind, self, training)
         return ops.relu(y)
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames, input_shape[2], self.out_channels)
+        return strided_output_shape(input_shape, self.strides, self.out_channels)
 
     def get_config(self):
         config = super().get_config()

@@ -11,7 +11,8 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_skeleton.layers.common import PACKAGE, TemporalConv, TemporalMaxPool, batch_norm, conv1x1, kaiming_fan_in
+from keras_skeleton.layers.common import (PACKAGE, TemporalConv, TemporalMaxPool, add_residual, batch_norm, conv1x1,
+                                          kaiming_fan_in, strided_output_shape)
 from keras_skeleton.layers.ctrgcn import (MultiScaleTemporalConv, UnitGCN, multi_subset_aggregate,
                                           multi_subset_aggregate_channels_first, pairwise_tanh,
                                           relation_width)
@@ -86,17 +87,11 @@ class FusedMultiScaleTemporalConv(keras.layers.Layer):
         outputs.append(self.pool_bn(self.pool(stems[..., i * bc:(i + 1) * bc]), training=training))
         outputs.append(self.point_bn(self.point_conv(x), training=training))
         out = ops.concatenate(outputs, axis=-1)
-        if self.residual == "identity":
-            out = out + x
-        elif self.residual == "conv":
-            out = out + self.residual_bn(self.residual_conv(x), training=training)
+        out = add_residual(out, x, self.residual, self, training)
         return out
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames, input_shape[2], self.out_channels)
+        return strided_output_shape(input_shape, self.strides, self.out_channels)
 
     def get_config(self):
         config = super().get_config()
@@ -190,7 +185,8 @@ class FusedUnitGCN(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LightBlock(keras.layers.Layer):
-    """One block of the light family: ``ReLU(TCN(GCN(x)) + res(x))`` or, with ``use_gcn=False``, ``ReLU(TCN(x) + res(x))``.
+    """One block of the light family: ``ReLU(TCN(GCN(x)) + res(x))``; with ``use_gcn=False``
+    ``ReLU(TCN(x) + res(x))``.
 
     ``(N, T, V, C_in) -> (N, T/stride, V, out_channels)``.
 
@@ -253,17 +249,11 @@ class LightBlock(keras.layers.Layer):
         y = self.gcn1(x, training=training) if self.use_gcn else x
         y = self.tcn1(y, training=training)
         if not self.residual_in_tcn:
-            if self.residual_kind == "identity":
-                y = y + x
-            elif self.residual_kind == "conv":
-                y = y + self.residual_bn(self.residual_conv(x), training=training)
+            y = add_residual(y, x, self.residual_kind, self, training)
         return ops.relu(y)
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames, input_shape[2], self.out_channels)
+        return strided_output_shape(input_shape, self.strides, self.out_channels)
 
     def get_config(self):
         config = super().get_config()

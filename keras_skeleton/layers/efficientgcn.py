@@ -6,7 +6,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_skeleton.layers.common import PACKAGE, batch_norm, conv1x1, kaiming_fan_out
+from keras_skeleton.layers.common import PACKAGE, batch_norm, conv1x1, kaiming_fan_out, strided_output_shape
 
 
 def swish(x):
@@ -133,10 +133,7 @@ class TemporalDepthwiseConv(keras.layers.Layer):
         return self.conv(ops.pad(x, [[0, 0], [pad, pad], [0, 0], [0, 0]]))
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames) + tuple(input_shape[2:])
+        return strided_output_shape(input_shape, self.strides)
 
     def get_config(self):
         config = super().get_config()
@@ -217,10 +214,7 @@ class TemporalSGLayer(keras.layers.Layer):
         return h + residual
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames) + tuple(input_shape[2:])
+        return strided_output_shape(input_shape, self.strides)
 
     def get_config(self):
         config = super().get_config()

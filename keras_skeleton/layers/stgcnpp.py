@@ -11,7 +11,8 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_skeleton.layers.common import PACKAGE, TemporalConv, TemporalMaxPool, batch_norm, conv1x1
+from keras_skeleton.layers.common import (PACKAGE, TemporalConv, TemporalMaxPool, add_residual, batch_norm, conv1x1,
+                                          strided_output_shape)
 
 
 def _torch_default_conv_init():
@@ -138,10 +139,7 @@ class MultiScaleTCNPlusPlus(keras.layers.Layer):
         return self.bn(y, training=training)
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames, input_shape[2], self.out_channels)
+        return strided_output_shape(input_shape, self.strides, self.out_channels)
 
     def get_config(self):
         config = super().get_config()
@@ -178,17 +176,11 @@ class STGCNPlusPlusBlock(keras.layers.Layer):
 
     def call(self, x, training=None):
         y = self.tcn(self.gcn(x, training=training), training=training)
-        if self.residual_kind == "identity":
-            y = y + x
-        elif self.residual_kind == "conv":
-            y = y + self.residual_bn(self.residual_conv(x), training=training)
+        y = add_residual(y, x, self.residual_kind, self, training)
         return ops.relu(y)
 
     def compute_output_shape(self, input_shape):
-        frames = input_shape[1]
-        if frames is not None:
-            frames = (frames - 1) // self.strides + 1
-        return (input_shape[0], frames, input_shape[2], self.out_channels)
+        return strided_output_shape(input_shape, self.strides, self.out_channels)
 
     def get_config(self):
         config = super().get_config()
