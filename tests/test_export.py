@@ -124,3 +124,49 @@ def test_latency_benchmark_cli_and_single_thread_peak(tiny_model, tmp_path, monk
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: environments.append(k.get("env")) or real_run(*a, **k))
     assert benchmark.matmul_peak_gflops(size=64, repeats=1) > 0
     assert environments and environments[0]["OPENBLAS_NUM_THREADS"] == "1" and environments[0]["OMP_NUM_THREADS"] == "1"
+
+
+def test_op_profile_one_op_files_reproduce_the_graph(tmp_path):
+    # Every op cut out of a file must compute what it computes inside the file (same options, same
+    # constants), or the per-op times of benchmarks.op_profile would describe other ops.
+    import keras
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from benchmarks.op_profile import split_ops
+    from export.export_model import convert_tflite
+    from export.tflite_tools import op_histogram
+
+    inputs = keras.Input((8, 5, 6), batch_size=2)
+    y = keras.layers.Conv2D(6, (3, 1), padding="same", activation="relu")(inputs)
+    y = keras.layers.Dense(4)(keras.layers.Add()([y, inputs]))
+    y = keras.ops.matmul(keras.ops.transpose(y, (0, 1, 3, 2)), y)
+    path = tmp_path / "small.tflite"
+    path.write_bytes(convert_tflite(keras.Model(inputs, y), "float32"))
+    models, op_names, keys, empty = split_ops(path.read_bytes())
+    assert len(op_names) == sum(op_histogram(str(path)).values()) >= 4 and "CONV_2D" in op_names
+    assert len(models) == len(set(keys))
+    full = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
+                       experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    full.allocate_tensors()
+    x = np.random.default_rng(0).normal(size=(2, 8, 5, 6)).astype(np.float32)
+    full.set_tensor(full.get_input_details()[0]["index"], x)
+    full.invoke()
+    checked = 0
+    for key, content in models.items():
+        one = Interpreter(model_content=content)
+        one.allocate_tensors()
+        for detail in one.get_input_details():
+            one.set_tensor(detail["index"], full.get_tensor(detail["index"]))
+        one.invoke()
+        for detail in one.get_output_details():
+            np.testing.assert_allclose(one.get_tensor(detail["index"]), full.get_tensor(detail["index"]),
+                                       rtol=1e-5, atol=1e-5, err_msg=key[0])
+            checked += 1
+    assert checked == len(models)
+    Interpreter(model_content=empty).allocate_tensors()
+    result = subprocess.run([sys.executable, "-m", "benchmarks.op_profile", f"--model={path}", "--runs=2"],
+                            cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ops"] == len(op_names) and sum(v["count"] for v in report["by_type"].values()) == len(op_names)
+    assert report["whole_p50_ms"] > 0 and report["mac_ops_ms"] <= report["sum_of_ops_ms"]
