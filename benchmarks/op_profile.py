@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import statistics
+import tempfile
 import time
 
 from absl import app, flags
@@ -133,18 +135,13 @@ def main(argv):
     peak = matmul_peak_gflops()
     overhead = statistics.median(times["empty"])
     op_ms = {k: max(statistics.median(times[k]) - overhead, 0.0) * 1000 for k in distinct}
-    macs_of = {}
-    for key in distinct:
-        if key[0] in MAC_OPS:
-            import os
-            import tempfile
-
-            with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as tmp:
-                tmp.write(models[key])
-            macs_of[key] = count_macs(tmp.name)
-            os.unlink(tmp.name)
-        else:
-            macs_of[key] = 0
+    macs_of = {key: 0 for key in distinct}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, key in enumerate(k for k in distinct if k[0] in MAC_OPS):
+            path = os.path.join(tmp, f"op{i}.tflite")
+            with open(path, "wb") as f:
+                f.write(models[key])
+            macs_of[key] = count_macs(path)
     by_type = collections.defaultdict(lambda: [0, 0.0, 0])
     for name, key in zip(op_names, keys):
         by_type[name][0] += 1
@@ -160,7 +157,7 @@ def main(argv):
         rate = f"{2 * op_macs / ms / 1e6:8.1f}" if op_macs and ms else f"{'':8s}"
         print(f"{name:20s} {count:5d} {ms:8.2f} {(ms / sum_ms if sum_ms else 0.0):6.1%} {op_macs / 1e6:8.1f} {rate}")
     counts = collections.Counter(keys)
-    print(f"\nslowest distinct ops (ms each x count):")
+    print("\nslowest distinct ops (ms each x count):")
     for key in sorted(distinct, key=lambda k: -op_ms[k] * counts[k])[:FLAGS.top]:
         shapes = " ".join("x".join(map(str, s)) + ("(const)" if c else "") for s, c in key[2])
         print(f"  {key[0]:16s} {op_ms[key]:6.3f} ms x {counts[key]:2d}  in {shapes} -> "
