@@ -81,6 +81,20 @@ def test_nwucla_cpu_schedule_overrides_only_the_schedule():
     assert FLAGS.sampling == "ucla" and FLAGS.weight_decay == 1e-4 and FLAGS.batch_size == 16
 
 
+@flagsaver.flagsaver
+def test_nwucla_cpu_step_schedule_is_the_official_shape_over_100_passes():
+    parse("--flagfile=configs/nwucla_ctrgcn_light_joint.flags", "--flagfile=configs/nwucla_cpu_step_schedule.flags")
+    spe = 1020 // 16                               # no repeat, batch 16, drop_last
+
+    def expected(step):
+        e = step // spe
+        return 0.1 * (e + 1) / 5 if e < 5 else 0.1 * 0.1 ** (e >= 77)
+    steps = [0, spe - 1, spe, 5 * spe - 1, 5 * spe, 77 * spe - 1, 77 * spe, 100 * spe - 1]
+    np.testing.assert_allclose(rates(spe, steps), [expected(s) for s in steps], rtol=1e-6)
+    assert (FLAGS.train_repeat, FLAGS.epochs, FLAGS.eval_every) == (1, 100, 10)
+    assert FLAGS.sampling == "ucla" and FLAGS.weight_decay == 1e-4 and FLAGS.batch_size == 16 and FLAGS.nesterov
+
+
 @pytest.mark.parametrize("model", ["ctrgcn_light", "ctrgcn_light_v1", "ctrgcn_light_v2"])
 @flagsaver.flagsaver
 def test_light_aug_recipe_per_iteration_warmup_cosine(model):
