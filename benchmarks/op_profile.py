@@ -26,13 +26,17 @@ import time
 
 from absl import app, flags
 
-flags.DEFINE_string("model", None, "The .tflite file.")
-flags.DEFINE_integer("runs", 20, "Timed rounds (one run of every one-op file and of the whole file per round).")
-flags.DEFINE_integer("repeats", 3, "Back-to-back timed runs per file and round (after one untimed run).")
-flags.DEFINE_integer("threads", 1, "Interpreter threads.")
-flags.DEFINE_float("reference_macs", 1.94e9, "MACs for the floor ratio (the performance issue's CTR-GCN figure); "
-                   "0 uses the file's own count.")
-flags.DEFINE_integer("top", 12, "Slowest distinct ops listed.")
+def define_flags():
+    """Defined only when run as a command, so importing ``split_ops`` never clashes with other flags."""
+    flags.DEFINE_string("model", None, "The .tflite file.")
+    flags.DEFINE_integer("runs", 20, "Timed rounds (one run of every one-op file and of the whole file per round).")
+    flags.DEFINE_integer("repeats", 3, "Back-to-back timed runs per file and round (after one untimed run).")
+    flags.DEFINE_integer("threads", 1, "Interpreter threads.")
+    flags.DEFINE_float("reference_macs", 1.94e9, "MACs for the floor ratio (the performance issue's CTR-GCN figure); "
+                       "0 uses the file's own count.")
+    flags.DEFINE_integer("top", 12, "Slowest distinct ops listed.")
+
+
 FLAGS = flags.FLAGS
 
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL")
@@ -178,4 +182,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
