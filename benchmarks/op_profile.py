@@ -18,6 +18,7 @@ own kernels with nothing else running: a lower bound for any graph built from th
 from __future__ import annotations
 
 import collections
+import copy
 import json
 import os
 import statistics
@@ -54,8 +55,19 @@ def _has_data(buffer) -> bool:
     return buffer is not None and ((buffer.data is not None and len(buffer.data) > 0) or bool(buffer.size))
 
 
+def _sub_model(original, operators, inputs, outputs, keep_buffers):
+    """A shallow copy of ``original`` whose subgraph 0 runs only ``operators`` (tensor indices unchanged)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model, sub = copy.copy(original), copy.copy(original.subgraphs[0])
+    sub.operators, sub.inputs, sub.outputs = operators, inputs, outputs
+    model.subgraphs, model.signatureDefs = [sub], []
+    model.buffers = [b if i in keep_buffers or i == 0 else schema.BufferT() for i, b in enumerate(original.buffers)]
+    return _pack(model)
+
+
 def split_ops(content: bytes):
-    """``(single-op models, op names, keys)``: one model per op of subgraph 0 (duplicates share a key)."""
+    """``(one-op models by key, op names, op keys, empty model)`` for subgraph 0 (equal ops share a key)."""
     from ai_edge_litert import schema_py_generated as schema
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
@@ -73,26 +85,11 @@ def split_ops(content: bytes):
                tuple(tuple(graph.tensors[i].shape) for i in outputs))
         op_names.append(name)
         keys.append(key)
-        if key in models:
-            continue
-        model = schema.ModelT.InitFromPackedBuf(content, 0)
-        used = {graph.tensors[i].buffer for i in inputs + outputs}
-        model.buffers = [b if i in used or i == 0 else schema.BufferT() for i, b in enumerate(model.buffers)]
-        sub = model.subgraphs[0]
-        sub.operators = [sub.operators[graph.operators.index(op)]]
-        sub.inputs = [i for i, c in zip(inputs, const) if not c]
-        sub.outputs = outputs
-        model.subgraphs = [sub]
-        model.signatureDefs = []
-        models[key] = _pack(model)
-    empty = schema.ModelT.InitFromPackedBuf(content, 0)
-    sub = empty.subgraphs[0]
-    sub.outputs = sub.inputs = list(sub.inputs[:1])
-    sub.operators = []
-    empty.subgraphs = [sub]
-    empty.signatureDefs = []
-    empty.buffers = [schema.BufferT() if i else b for i, b in enumerate(empty.buffers)]
-    return models, op_names, keys, _pack(empty)
+        if key not in models:
+            models[key] = _sub_model(original, [op], [i for i, c in zip(inputs, const) if not c], outputs,
+                                     {graph.tensors[i].buffer for i in inputs + outputs})
+    first_input = list(graph.inputs[:1])
+    return models, op_names, keys, _sub_model(original, [], first_input, first_input, set())
 
 
 def _runner(content: bytes, threads: int, rng):
