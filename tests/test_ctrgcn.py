@@ -135,3 +135,46 @@ def test_channels_first_training_aggregation_equals_the_inference_form(name, mon
     assert np.abs(slow_flat).max() > 1e-2
     assert np.linalg.norm(fast_flat - slow_flat) <= 1e-8 * np.linalg.norm(slow_flat)
     assert np.abs(fast_flat - slow_flat).max() <= 1e-8 * np.abs(slow_flat).max()
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 25, 16), (8, 75)])
+@pytest.mark.parametrize("fused", [True, False])
+def test_batch_norm_training_step_equals_keras_with_pytorch_running_variance(shape, fused, monkeypatch):
+    # Our BatchNormalization (fused kernel, or its keras.ops fallback) must give Keras' outputs and
+    # gradients in training, and update the moving variance with the unbiased batch variance (PyTorch).
+    import tensorflow as tf
+    from keras_skeleton.layers import common
+
+    if not fused:
+        monkeypatch.setattr(common, "fused_batch_norm_training", lambda *args: None)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(1.0, 3.0, size=shape).astype("float32"))
+    weights = rng.normal(size=shape).astype("float32")
+    gamma, beta = rng.uniform(0.5, 1.5, shape[-1]), rng.normal(size=shape[-1])
+    results = []
+    for layer in (common.batch_norm(), keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9)):
+        layer.build(shape)
+        layer.gamma.assign(gamma)
+        layer.beta.assign(beta)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * weights)
+        results.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta]), layer.moving_mean,
+                        layer.moving_variance])
+    ours, reference = [[np.asarray(v) for v in r] for r in results]
+    for a, b in zip(ours[:5], reference[:5]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+    count = np.prod(shape[:-1])
+    unbiased = np.asarray(tf.math.reduce_variance(x, axis=tuple(range(len(shape) - 1)))) * count / (count - 1)
+    np.testing.assert_allclose(ours[5], 0.9 + 0.1 * unbiased, rtol=1e-5)
+    # Inference uses the moving statistics exactly as Keras does.
+    inference = common.batch_norm()
+    inference.build(shape)
+    inference.set_weights([gamma, beta, ours[4], ours[5]])
+    np.testing.assert_allclose(inference(x, training=False), reference_inference(x, gamma, beta, ours[4], ours[5]),
+                               rtol=1e-5, atol=1e-5)
+
+
+def reference_inference(x, gamma, beta, mean, variance):
+    return (np.asarray(x) - mean) / np.sqrt(variance + 1e-5) * gamma + beta

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_skeleton.backend_ops import fused_batch_norm_training
+
 PACKAGE = "keras_skeleton"
 
 # PyTorch / Paddle BatchNorm semantics (MODEL_SPEC §0.3): eps 1e-5, new-batch factor 0.1.
@@ -16,9 +18,44 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchNormalization(keras.layers.BatchNormalization):
+    """Keras' BatchNormalization with a fused training step and PyTorch's running variance.
+
+    ``(..., C) -> (..., C)``. Inference (and masks, renorm, other axes) is Keras' own code, so exported
+    graphs do not change. A training step over the last axis uses the backend's fused kernel where there
+    is one (``backend_ops``; TensorFlow on a CPU: forward + backward about 5x faster than Keras'
+    composite ops, which were about a third of a CTR-GCN training step) and updates the moving variance
+    with the unbiased batch variance, as PyTorch's BatchNorm does. Same name as Keras' class, so
+    automatic layer names, weight paths of saved models and importers see no difference.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        rank = len(inputs.shape)
+        if (not (training and self.trainable) or mask is not None or self.renorm or self.synchronized
+                or self.axis not in (-1, rank - 1) or not (self.scale and self.center)):
+            return super().call(inputs, training=training, mask=mask)
+        x = ops.cast(inputs, "float32")
+        gamma, beta = ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32")
+        fused = fused_batch_norm_training(x, gamma, beta, self.epsilon)
+        if fused is not None:
+            outputs, mean, unbiased_variance = fused
+        else:
+            mean, variance = ops.moments(x, axes=self._reduction_axes)
+            outputs = ops.batch_normalization(x, mean, variance, axis=-1, offset=beta, scale=gamma,
+                                              epsilon=self.epsilon)
+            count = ops.cast(ops.size(x) // ops.shape(x)[-1], "float32")
+            unbiased_variance = variance * count / ops.maximum(count - 1.0, 1.0)
+        momentum = self.momentum
+        self.moving_mean.assign(ops.cast(self.moving_mean, "float32") * momentum + mean * (1.0 - momentum))
+        self.moving_variance.assign(
+            ops.cast(self.moving_variance, "float32") * momentum + unbiased_variance * (1.0 - momentum))
+        return ops.cast(outputs, self.compute_dtype)
+
+
 def batch_norm(name=None, gamma_initializer="ones", axis=-1):
     """A BatchNormalization with the references' epsilon and momentum."""
-    return keras.layers.BatchNormalization(
+    return BatchNormalization(
         axis=axis, epsilon=BN_EPSILON, momentum=BN_MOMENTUM, gamma_initializer=gamma_initializer, name=name)
 
 
