@@ -8,7 +8,9 @@ Writes into ``model_dir``: ``config.json`` (every resolved flag), ``meta.json``
 end a confusion-matrix image and per-class accuracy), a checkpoint every epoch
 under ``checkpoints/`` (written atomically), the final ``model.keras``,
 ``metrics.json`` (top-1/top-5 in percent, per-class top-1, confusion matrix,
-timings) and the evaluation scores ``<split>_logits.npy``. Rerunning the same
+timings) and the evaluation scores ``<split>_logits.npy``; with ``--save_best`` also
+``best_model.keras`` (the epoch of highest validation top-1, reported in
+``metrics.json`` as ``best_epoch``). Rerunning the same
 command resumes from the last completed epoch, also after SIGKILL.
 
 Backends: TensorFlow (tf.data input, tf.distribute strategies) and JAX or PyTorch
@@ -365,12 +367,17 @@ class AtomicEpochCheckpoint(_callback_base()):
 
     Both files are written under temporary names and renamed, and state.json is
     written last, so a kill at any moment leaves the previous complete checkpoint.
+
+    With ``save_best`` the epoch with the highest ``val_top1`` so far (the first on ties) is also saved
+    as a whole model, ``checkpoints/best-epoch-NNNN.keras``, named in state.json; a file that state.json
+    does not name (left by a kill between the two writes) is removed at the next save.
     """
 
-    def __init__(self, model_dir, keep):
+    def __init__(self, model_dir, keep, save_best=False):
         super().__init__()
         self.model_dir = model_dir
         self.keep = keep
+        self.save_best = save_best
 
     def on_epoch_end(self, epoch, logs=None):
         directory = os.path.join(self.model_dir, "checkpoints")
@@ -378,13 +385,24 @@ class AtomicEpochCheckpoint(_callback_base()):
         name = f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic_path(os.path.join(directory, name)) as tmp:
             self.model.save_weights(tmp)
-        history = load_state(self.model_dir).get("history", [])
-        history = [h for h in history if h["epoch"] <= epoch] + [
+        state = load_state(self.model_dir)
+        history = [h for h in state.get("history", []) if h["epoch"] <= epoch] + [
             {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}]
-        atomic_write_json(os.path.join(self.model_dir, STATE_FILE),
-                          {"epoch": epoch + 1, "weights": name, "history": history})
+        best = state.get("best") if state.get("best", {}).get("epoch", 0) <= epoch else None
+        top1 = (logs or {}).get("val_top1")
+        if self.save_best and top1 is not None and (best is None or float(top1) > best["val_top1"]):
+            best = {"epoch": epoch + 1, "val_top1": float(top1), "model": f"best-epoch-{epoch + 1:04d}.keras"}
+            with atomic_path(os.path.join(directory, best["model"])) as tmp:
+                self.model.save(tmp)
+        new_state = {"epoch": epoch + 1, "weights": name, "history": history}
+        if best is not None:
+            new_state["best"] = best
+        atomic_write_json(os.path.join(self.model_dir, STATE_FILE), new_state)
         for old in sorted(glob.glob(os.path.join(directory, "epoch-*.weights.h5")))[:-self.keep]:
             os.remove(old)
+        for stale in glob.glob(os.path.join(directory, "best-epoch-*.keras")):
+            if best is None or os.path.basename(stale) != best["model"]:
+                os.remove(stale)
 
 
 def make_callbacks(model_dir, worker, first_epoch=0):
@@ -392,7 +410,7 @@ def make_callbacks(model_dir, worker, first_epoch=0):
     if worker.chief:
         if FLAGS.tensorboard:
             callbacks.append(TensorBoardLogger(os.path.join(model_dir, "logs"), first_epoch))
-        callbacks.append(AtomicEpochCheckpoint(model_dir, FLAGS.keep_checkpoints))
+        callbacks.append(AtomicEpochCheckpoint(model_dir, FLAGS.keep_checkpoints, FLAGS.save_best))
     return callbacks
 
 
@@ -650,13 +668,24 @@ def run():
         samples_per_second=round(samples * len(history) / train_only, 1) if train_only else None,
         best_val_top1=max((100.0 * h["val_top1"] for h in history if "val_top1" in h), default=None),
         class_names=meta.get("class_names"))
+    best = state.get("best")
+    if best and worker.chief:
+        # The official CTR-GCN protocol's figure: the best validation epoch's model, evaluated again
+        # over the whole final split (with --test_clips, as the last epoch's figure).
+        best_path = os.path.join(model_dir, "checkpoints", best["model"])
+        best_model = keras.saving.load_model(best_path, compile=False)
+        best_metrics, _, _ = evaluate_model(best_model, final_feeder)
+        metrics["best_epoch"] = {"epoch": best["epoch"], "top1": best_metrics["top1"], "top5": best_metrics["top5"],
+                                 "note": "selected on the validation split"}
+        with atomic_path(os.path.join(model_dir, "best_model.keras")) as tmp:
+            best_model.save(tmp)
     if worker.chief:
         atomic_write_json(os.path.join(model_dir, "metrics.json"), metrics)
         with atomic_path(os.path.join(model_dir, f"{FLAGS.eval_split}_logits.npy")) as tmp:
             np.save(tmp, scores)
         if FLAGS.tensorboard:
             log_final_summaries(os.path.join(model_dir, "logs"), metrics, meta.get("class_names"), epochs_done)
-    print(json.dumps({k: metrics[k] for k in ("top1", "top5", "epochs", "num_samples")}))
+    print(json.dumps({k: metrics[k] for k in ("top1", "top5", "epochs", "num_samples", "best_epoch") if k in metrics}))
     return metrics
 
 
