@@ -488,7 +488,11 @@ def process_skeleton(data: bytes, path: str = "<bytes>") -> np.ndarray:
     joints = denoise(parse_skeleton(data, path), path)
     if len(joints) == 0:
         raise NTUSkeletonError(path, None, "no frame left after denoising")
-    return centre(joints)
+    joints = centre(joints)
+    if not np.isfinite(joints).all():
+        # A coordinate such as "1e999" or "nan" parses as a float; refuse it here rather than downstream.
+        raise NTUSkeletonError(path, None, "non-finite joint coordinates (NaN or Inf)")
+    return joints
 
 
 def to_persons(joints: np.ndarray, duplicate_lone_actor: bool = False) -> np.ndarray:
