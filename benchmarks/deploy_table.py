@@ -178,12 +178,15 @@ def main(argv):
 
     fp32 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_float32"}
     int8 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_int8"}
+    dynamic_int8 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_dynamic_int8"}
     summary = {
         "benchmark": "deploy_table", "date": time.strftime("%Y-%m-%d"), "machine": cpu_model(),
         "cpu_count": os.cpu_count(), "threads": 1, "frames": FLAGS.frames, "persons": 2, "runs": FLAGS.runs,
         "matmul_peak_gflops_1thread": round(peak, 1), "matmul_peak_samples": [round(p, 1) for p in peaks],
         "gates_failed": gates,
         "int8_speedup_over_float32": {m: round(fp32[m] / int8[m], 3) for m in int8 if m in fp32},
+        "dynamic_int8_speedup_over_float32": {m: round(fp32[m] / dynamic_int8[m], 3)
+                                              for m in dynamic_int8 if m in fp32},
         "light_speedup_over_ctrgcn": {m: round(fp32["ctrgcn"] / fp32[m], 3) for m in fp32 if m != "ctrgcn"}
         if "ctrgcn" in fp32 else {},
         "rows": [{k: v for k, v in r.items() if k != "path"} for r in rows]}

@@ -7,6 +7,9 @@ line, JSON with p50/p90 latency (ms), throughput (clips/s), the model's multiply
 TFLite graph: conv, depthwise conv, fully connected, batch matmul — for .onnx/.keras the float32 .tflite next
 to it is counted when present) and the fraction of this machine's single-thread float32 matmul peak that the
 run reached: ``2 * MACs / latency / peak``, the peak being numpy's 2048x2048 matmul measured in the same run.
+``floor_ratio`` is its inverse, ``latency * peak / (2 * MACs)``. ``--reference_macs`` (per clip, e.g. 1.94e9
+for CTR-GCN at T=64, M=2, the reference's count) adds ``floor_ratio_reference``: the same ratio against the
+published model's work rather than this graph's, which the exact reformulations of ``layers/ctrgcn.py`` reduce.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def define_flags():
     flags.DEFINE_integer("runs", 50, "Timed runs.")
     flags.DEFINE_integer("warmup", 5, "Untimed runs first.")
     flags.DEFINE_integer("num_frames", 64, "T for .keras models with a free T.")
+    flags.DEFINE_float("reference_macs", None, "Multiply-accumulates per clip of the reference model "
+                       "(CTR-GCN: 1.94e9 at T=64, M=2): also report floor_ratio_reference.")
 
 
 
@@ -162,6 +167,10 @@ def main(argv):
               "matmul_peak_gflops_1thread": round(peak, 1),
               "fraction_of_peak": None if macs is None else round(2 * macs / p50 / 1e9 / peak, 3),
               "floor_ratio": None if macs is None else round(p50 / (2 * macs / 1e9 / peak), 3)}
+    if FLAGS.reference_macs:
+        reference_macs = FLAGS.reference_macs * shape[0]
+        result.update(reference_macs=int(reference_macs),
+                      floor_ratio_reference=round(p50 / (2 * reference_macs / 1e9 / peak), 3))
     print(json.dumps(result))
 
 
