@@ -171,22 +171,26 @@ def main(argv):
         row["p50_ms"] = round(p50 * 1e3, 2)
         row["p90_ms"] = round(float(np.percentile(times, 90)) * 1e3, 2)
         row["clips_per_s"] = round(x.shape[0] / p50, 2)
-        row["floor_ratio_own_macs"] = round(p50 * peak * 1e9 / (2 * row["macs"]), 3)
+        row["floor_ratio_own_macs"] = benchmark.floor_ratio(p50, peak, row["macs"])
         reference = REFERENCE_MACS.get(row["model"])
         if reference:
-            row["floor_ratio_reference_macs"] = round(p50 * peak * 1e9 / (2 * reference * x.shape[0]), 3)
+            row["floor_ratio_reference_macs"] = benchmark.floor_ratio(p50, peak, reference * x.shape[0])
 
-    fp32 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_float32"}
-    int8 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_int8"}
-    dynamic_int8 = {r["model"]: r["p50_ms"] for r in rows if r["format"] == "tflite_dynamic_int8"}
+    def p50_by_model(file_format):
+        return {r["model"]: r["p50_ms"] for r in rows if r["format"] == file_format}
+
+    fp32 = p50_by_model("tflite_float32")
+
+    def speedup_over_float32(file_format):
+        return {m: round(fp32[m] / p50, 3) for m, p50 in p50_by_model(file_format).items() if m in fp32}
+
     summary = {
         "benchmark": "deploy_table", "date": time.strftime("%Y-%m-%d"), "machine": cpu_model(),
         "cpu_count": os.cpu_count(), "threads": 1, "frames": FLAGS.frames, "persons": 2, "runs": FLAGS.runs,
         "matmul_peak_gflops_1thread": round(peak, 1), "matmul_peak_samples": [round(p, 1) for p in peaks],
         "gates_failed": gates,
-        "int8_speedup_over_float32": {m: round(fp32[m] / int8[m], 3) for m in int8 if m in fp32},
-        "dynamic_int8_speedup_over_float32": {m: round(fp32[m] / dynamic_int8[m], 3)
-                                              for m in dynamic_int8 if m in fp32},
+        "int8_speedup_over_float32": speedup_over_float32("tflite_int8"),
+        "dynamic_int8_speedup_over_float32": speedup_over_float32("tflite_dynamic_int8"),
         "light_speedup_over_ctrgcn": {m: round(fp32["ctrgcn"] / fp32[m], 3) for m in fp32 if m != "ctrgcn"}
         if "ctrgcn" in fp32 else {},
         "rows": [{k: v for k, v in r.items() if k != "path"} for r in rows]}

@@ -61,6 +61,11 @@ print(json.dumps(2 * size ** 3 / float(np.median(times)) / 1e9))
 """
 
 
+def floor_ratio(seconds, peak_gflops, macs):
+    """Latency over the compute floor: ``seconds * peak / (2 * macs)`` (1.0 = the matmul peak reached)."""
+    return round(seconds * peak_gflops * 1e9 / (2 * macs), 3)
+
+
 def matmul_peak_gflops(size=2048, repeats=5):
     """Single-thread float32 matmul throughput of numpy (GFLOP/s, median of ``repeats``).
 
@@ -166,11 +171,10 @@ def main(argv):
               "throughput_clips_per_s": round(shape[0] / p50, 2), "macs": macs,
               "matmul_peak_gflops_1thread": round(peak, 1),
               "fraction_of_peak": None if macs is None else round(2 * macs / p50 / 1e9 / peak, 3),
-              "floor_ratio": None if macs is None else round(p50 / (2 * macs / 1e9 / peak), 3)}
+              "floor_ratio": None if macs is None else floor_ratio(p50, peak, macs)}
     if FLAGS.reference_macs:
         reference_macs = FLAGS.reference_macs * shape[0]
-        result.update(reference_macs=int(reference_macs),
-                      floor_ratio_reference=round(p50 / (2 * reference_macs / 1e9 / peak), 3))
+        result.update(reference_macs=int(reference_macs), floor_ratio_reference=floor_ratio(p50, peak, reference_macs))
     print(json.dumps(result))
 
 

@@ -113,7 +113,8 @@ def test_latency_benchmark_cli_and_single_thread_peak(tiny_model, tmp_path, monk
     from export.export_model import export
     export(tiny_model, str(tmp_path), num_frames=16, formats=("tflite",), check_samples=2, tolerance=1e9)
     result = subprocess.run([sys.executable, "-m", "export.benchmark", f"--model={tmp_path / 'model_float32.tflite'}",
-                             "--runs=3", "--warmup=1", "--reference_macs=2e9"], cwd=REPO_ROOT, capture_output=True, text=True)
+                             "--runs=3", "--warmup=1", "--reference_macs=2e9"],
+                            cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["runtime"] == "litert" and report["p50_ms"] > 0 and report["matmul_peak_gflops_1thread"] > 0
