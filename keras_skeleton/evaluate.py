@@ -5,8 +5,10 @@
         --model_path=runs/j/model.keras,runs/b/model.keras,runs/jm/model.keras,runs/bm/model.keras
 
 Every model is evaluated with the flagfile's evaluation settings (window, sampling,
-test clips) and its own modality (``--stream_modalities``, else the ``config.json``
-beside the model, else ``--modality``). Streams are fused by a weighted sum of their
+test clips) and its own modality: the one its card ``<name>.json`` records (see
+``keras_skeleton.model_card``), else the ``config.json`` of its run directory, else
+``--stream_modalities``, else ``--modality``; a ``--stream_modalities`` entry that contradicts
+a recorded modality is refused. Streams are fused by a weighted sum of their
 scores (logits; clip-averaged probabilities with ``--test_clips`` > 1). Default
 weights follow CTR-GCN's ensemble by modality (joint 0.6, bone 0.6, joint_motion
 0.4, bone_motion 0.4); ``--fusion=pyskl`` gives PYSKL's 2:2:1:1, ``--fusion=equal``
@@ -24,6 +26,7 @@ import sys
 from absl import app, flags
 
 from keras_skeleton.config import FLAGS, UsageError, define_flags, float_list
+from keras_skeleton.model_card import recorded_modality
 from data_tools.prepared import PreparedDataError, atomic_write_json
 
 define_flags()
@@ -32,7 +35,8 @@ flags.DEFINE_list("stream_weights", [], "Fusion weights, one per model (default:
 flags.DEFINE_enum("fusion", "ctrgcn", ["ctrgcn", "pyskl", "equal"],
                   "Default weights by modality: ctrgcn 0.6/0.6/0.4/0.4, pyskl 2/2/1/1 "
                   "(joint/bone/joint_motion/bone_motion), equal 1 each.")
-flags.DEFINE_list("stream_modalities", [], "Modality of each model (default: its config.json, else --modality).")
+flags.DEFINE_list("stream_modalities", [],
+                  "Modality of each model, for models without a recorded one (default: --modality).")
 flags.DEFINE_string("output_json", None, "Where to write the results JSON.")
 
 FUSION_WEIGHTS = {
@@ -43,15 +47,21 @@ FUSION_WEIGHTS = {
 
 
 def stream_modality(model_path: str, index: int) -> str:
+    """The input stream of one model: the one its card (or run's config.json) records, else the flags."""
+    try:
+        recorded, source = recorded_modality(model_path)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if FLAGS.stream_modalities:
         if len(FLAGS.stream_modalities) != len(FLAGS.model_path):
             raise UsageError(f"{len(FLAGS.stream_modalities)} --stream_modalities for {len(FLAGS.model_path)} models")
-        return FLAGS.stream_modalities[index]
-    config_path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
-    if os.path.isfile(config_path):
-        with open(config_path) as f:
-            return json.load(f).get("modality", FLAGS.modality)
-    return FLAGS.modality
+        given = FLAGS.stream_modalities[index]
+        if recorded and given != recorded:
+            # Feeding a model another stream than it was trained on gives wrong scores without any error.
+            raise UsageError(f"model '{model_path}' was trained on {recorded} ('{source}'), "
+                             f"but --stream_modalities gives it {given}")
+        return given
+    return recorded or FLAGS.modality
 
 
 def fusion_weights(modalities):

@@ -6,10 +6,11 @@ Writes into ``model_dir``: ``config.json`` (every resolved flag), ``meta.json``
 (the dataset's layout and class names), TensorBoard event files under ``logs/``
 (loss, top-1, top-5 and learning rate per epoch for train and validation; at the
 end a confusion-matrix image and per-class accuracy), a checkpoint every epoch
-under ``checkpoints/`` (written atomically), the final ``model.keras``,
+under ``checkpoints/`` (written atomically), the final ``model.keras`` with its card
+``model.json`` (model, modality, layout, window: what the model expects as input),
 ``metrics.json`` (top-1/top-5 in percent, per-class top-1, confusion matrix,
 timings) and the evaluation scores ``<split>_logits.npy``; with ``--save_best`` also
-``best_model.keras`` (the epoch of highest validation top-1, reported in
+``best_model.keras`` and ``best_model.json`` (the epoch of highest validation top-1, reported in
 ``metrics.json`` as ``best_epoch``). Rerunning the same
 command resumes from the last completed epoch, also after SIGKILL.
 
@@ -31,6 +32,7 @@ from absl import app
 
 from keras_skeleton.config import FLAGS, UsageError, define_flags, float_list, parse_model_kwargs, resolved_flags
 from data_tools.prepared import PreparedDataError, atomic_path, atomic_write_json
+from keras_skeleton.model_card import write_model_card
 
 define_flags()
 
@@ -650,8 +652,11 @@ def run():
                           validation_freq=FLAGS.eval_every, shuffle=False, verbose=FLAGS.verbose)
     train_seconds = time.time() - start
 
+    card = dict(model=FLAGS.model, modality=FLAGS.modality, layout=layout.name, num_classes=num_classes,
+                window=FLAGS.window, sampling=FLAGS.sampling)
     with atomic_path(os.path.join(out_dir, "model.keras")) as tmp:
         model.save(tmp)
+    write_model_card(os.path.join(out_dir, "model.keras"), **card)
     metrics, scores, labels = evaluate_model(model, final_feeder)
     state = load_state(model_dir)
     history = state.get("history", [])
@@ -679,6 +684,7 @@ def run():
                                  "note": "selected on the validation split"}
         with atomic_path(os.path.join(model_dir, "best_model.keras")) as tmp:
             best_model.save(tmp)
+        write_model_card(os.path.join(model_dir, "best_model.keras"), **card, epoch=best["epoch"])
     if worker.chief:
         atomic_write_json(os.path.join(model_dir, "metrics.json"), metrics)
         with atomic_path(os.path.join(model_dir, f"{FLAGS.eval_split}_logits.npy")) as tmp:

@@ -96,6 +96,10 @@ def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
     assert state["best"]["epoch"] == best_epoch and metrics["best_epoch"]["epoch"] == best_epoch
     assert abs(metrics["best_epoch"]["top1"] - 100 * val_top1[best_epoch - 1]) < 1e-3
     assert os.listdir(model_dir / "checkpoints").count(f"best-epoch-{best_epoch:04d}.keras") == 1
+    # Each saved model has its card: what it expects as input, read by evaluation.
+    card = json.loads((model_dir / "model.json").read_text())
+    assert (card["model"], card["modality"], card["layout"], card["window"]) == ("ctrgcn", "joint", "ntu25", 16)
+    assert json.loads((model_dir / "best_model.json").read_text()) == dict(card, epoch=best_epoch)
     assert len([f for f in os.listdir(model_dir / "checkpoints") if f.startswith("best-")]) == 1
     best_resumed = keras.saving.load_model(model_dir / "best_model.keras", compile=False).get_weights()
     best_straight = keras.saving.load_model(reference_dir / "best_model.keras", compile=False).get_weights()

@@ -1,0 +1,49 @@
+"""What a saved model expects as input, in a JSON "card" beside it: ``<name>.json`` for ``<name>.keras``.
+
+A ``.keras`` file holds the architecture and the weights but not the input stream (joint, bone,
+joint_motion, bone_motion) that the feeder must compute from the raw joints: a bone model fed joints
+runs without any error and gives wrong scores. Training writes a card beside every model it saves;
+evaluation reads the modality from it (or from the run's ``config.json``) and refuses a contradicting
+``--stream_modalities``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from data_tools.prepared import atomic_write_json
+from data_tools.transforms import MODALITIES
+
+
+def card_path(model_path: str) -> str:
+    """``runs/x/model.keras`` -> ``runs/x/model.json``."""
+    return os.path.splitext(model_path)[0] + ".json"
+
+
+def write_model_card(model_path: str, **fields) -> None:
+    """Writes the card of ``model_path`` atomically (``modality`` is required)."""
+    if fields.get("modality") not in MODALITIES:
+        raise ValueError(f"a model card needs a modality in {MODALITIES}, got {fields.get('modality')!r}")
+    atomic_write_json(card_path(model_path), fields)
+
+
+def recorded_modality(model_path: str) -> tuple[str | None, str | None]:
+    """(modality, file it was read from) for a saved model, or (None, None) when nothing records it.
+
+    Looks at the model's own card first, then at the ``config.json`` of the run directory it sits in.
+    """
+    for path in (card_path(model_path), os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")):
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path) as f:
+                modality = json.load(f).get("modality")
+        except (OSError, ValueError, AttributeError) as e:
+            raise ValueError(f"cannot read the modality of '{model_path}' from '{path}': {e}") from None
+        if modality is None:
+            continue
+        if modality not in MODALITIES:
+            raise ValueError(f"'{path}' gives modality '{modality}', not one of {', '.join(MODALITIES)}")
+        return modality, path
+    return None, None
