@@ -4,8 +4,10 @@
 
 Preprocessing is the evaluation path of training: valid frames centre-cropped (95 %) and linearly
 resized to the model's T (or, for a model trained with the NW-UCLA feeder -- ``"sampling": "ucla"`` in
-model_info.json -- centred, min-max normalised and sampled evenly), persons padded or cut to its M. Class names come from ``--labels`` (one per
-line) or ``labels.txt`` next to the model. Prints the top-k classes, then one JSON line.
+model_info.json -- centred, min-max normalised and sampled evenly), persons padded or cut to its M, then
+turned into the model's input stream (``"modality"``: joint, bone, joint_motion or bone_motion, with the
+layout's ``"bone_pairs"``). Class names come from ``--labels`` (one per line) or ``labels.txt`` next to the
+model. Prints the top-k classes, then one JSON line.
 TensorFlow is never imported.
 """
 
@@ -48,7 +50,20 @@ class Classifier:
         self.batch, self.persons, self.frames, self.joints, self.channels = shape
         folder = os.path.dirname(os.path.abspath(model_path))
         info_path = os.path.join(folder, "model_info.json")
-        self.info = json.load(open(info_path)) if os.path.isfile(info_path) else {}
+        self.info = {}
+        if os.path.isfile(info_path):
+            try:
+                with open(info_path) as f:
+                    self.info = json.load(f)
+            except (OSError, ValueError) as e:
+                raise RecordingError(f"{info_path}: unreadable model info ({e})") from None
+        self.modality = self.info.get("modality") or "joint"
+        self.bone_pairs = [tuple(pair) for pair in self.info.get("bone_pairs") or ()]
+        if self.modality not in transforms.MODALITIES:
+            raise RecordingError(f"{info_path}: unknown modality '{self.modality}'")
+        if self.modality.startswith("bone") and len(self.bone_pairs) != self.joints:
+            raise RecordingError(f"{info_path}: modality {self.modality} needs one bone pair per joint "
+                                 f"({self.joints}), found {len(self.bone_pairs)}")
         self.labels = self._labels(labels_path or os.path.join(folder, "labels.txt"))
         self.last_latency_ms = 0.0
 
@@ -70,11 +85,13 @@ class Classifier:
                                  f"V={self.joints}, C={self.channels}")
 
     def preprocess(self, joints: np.ndarray, num_frames: int) -> np.ndarray:
-        # The evaluation preprocessing of the training run (model_info.json "sampling", written by
-        # the exporter): CTR-GCN crop-resize, or the NW-UCLA feeder for models trained with it.
+        # The evaluation preprocessing of the training run (model_info.json "sampling" and "modality",
+        # written by the exporter): CTR-GCN crop-resize, or the NW-UCLA feeder for models trained with it,
+        # then the input stream (bone and motion come after sampling, as in the training feeder).
         joints = fit_persons(joints, self.persons)
         sampling = self.info.get("sampling") or "crop_resize"
-        return transforms.evaluation_clips(joints[None], np.array([num_frames]), self.frames, sampling)[0]
+        clips = transforms.evaluation_clips(joints[None], np.array([num_frames]), self.frames, sampling)
+        return transforms.apply_modality(clips, self.modality, self.bone_pairs)[0]
 
     def predict(self, joints: np.ndarray, num_frames: int) -> np.ndarray:
         clip = self.preprocess(joints, num_frames)

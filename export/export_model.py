@@ -9,7 +9,10 @@ the max abs logit difference and top-1 agreement against the Keras model on a ch
 evaluation clips if given, else synthetic clips), its op histogram, its largest tensor rank and XNNPACK's
 delegation. Gates (non-zero exit, naming the gate): a file above ``--max_size_mb``; float32 TFLite or ONNX
 further than ``--tolerance`` (1e-4) from Keras; a TFLite graph needing Flex/custom ops. ``OUT/labels.txt`` and
-``OUT/model_info.json`` (layout, classes, T, M) let the LiteRT predictor run without TensorFlow.
+``OUT/model_info.json`` (layout, classes, T, M, sampling, and the input stream with its bone pairs) let the
+LiteRT predictor run without TensorFlow. The input stream (joint, bone, joint_motion, bone_motion) is the one
+the model's card or run ``config.json`` records (see ``keras_skeleton.model_card``), else ``--modality``, else
+joint; check and calibration clips are computed in that stream, as the predictor's input is.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ def define_flags():
     flags.DEFINE_float("tolerance", 1e-4, "Max abs logit difference allowed for float32 TFLite and ONNX.")
     flags.DEFINE_string("meta", None, "Dataset meta.json for labels (default: meta.json next to the model).")
     flags.DEFINE_enum("sampling", None, ["crop_resize", "ucla"], "Check-set preprocessing (default: the training "
-                      "run's --sampling from config.json next to the model, else crop_resize).")
+                      "run's --sampling from the model's card or config.json, else crop_resize).")
+    flags.DEFINE_enum("modality", None, ["joint", "bone", "joint_motion", "bone_motion"],
+                      "Input stream, for a model that records none (default: its card or config.json, else joint).")
 
 
 
@@ -65,12 +70,33 @@ def fixed_model(model, batch, persons, frames):
 
 
 def run_setting(model_path, name):
-    """A flag of the training run that wrote ``model_path`` (its config.json), or None."""
-    config = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
-    if not os.path.isfile(config):
-        return None
-    with open(config) as f:
-        return json.load(f).get(name)
+    """A setting of the training run that wrote ``model_path`` (its card, else config.json), or None."""
+    from keras_skeleton.model_card import recorded_setting
+    try:
+        return recorded_setting(model_path, name)[0]
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+
+
+def input_stream(model_path, modality, layout_name):
+    """(modality, bone pairs) the model is fed: the recorded stream wins; a contradicting one is refused."""
+    from keras_skeleton import graphs
+    from keras_skeleton.model_card import recorded_modality
+    try:
+        recorded, source = recorded_modality(model_path)
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+    if recorded and modality and modality != recorded:
+        raise ExportError(f"model '{model_path}' was trained on {recorded} ('{source}'), not {modality}")
+    modality = recorded or modality or "joint"
+    if not modality.startswith("bone"):
+        return modality, []
+    if not layout_name:
+        raise ExportError(f"model '{model_path}' takes {modality}, whose bones need the layout: give --meta")
+    try:
+        return modality, graphs.get_layout(layout_name).bone_pairs()
+    except (KeyError, ValueError) as e:
+        raise ExportError(f"model '{model_path}': layout '{layout_name}' unknown ({e})") from None
 
 
 def run_sampling(model_path):
@@ -260,11 +286,12 @@ def load_meta(model_path, meta_path=None):
 
 def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats=("tflite",),
            quantization=("float32",), calibration_data=None, max_size_mb=10.0, tolerance=1e-4, meta_path=None,
-           calibration_samples=64, check_samples=64, sampling=None):
+           calibration_samples=64, check_samples=64, sampling=None, modality=None):
     """Runs the export and its gates; returns the report. Raises ExportError naming the failed gates.
 
     ``sampling`` (check-set preprocessing, recorded in model_info.json for the predictor) defaults to
-    the ``--sampling`` of the training run that wrote the model (its config.json), else crop_resize.
+    the ``--sampling`` of the training run that wrote the model (its card or config.json), else crop_resize.
+    ``modality``: the input stream, for a model that records none (else joint).
     """
     import keras
     import keras_skeleton  # noqa: F401  (registers the layers)
@@ -284,16 +311,24 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
     frames = num_frames or frames or run_setting(model_path, "window") or 64
     static = fixed_model(model, batch, persons, frames)
     meta = load_meta(model_path, meta_path)
+    layout_name = meta.get("layout") or run_setting(model_path, "layout")
+    modality, bone_pairs = input_stream(model_path, modality, layout_name)
+    if bone_pairs and len(bone_pairs) != joints:
+        raise ExportError(f"model '{model_path}' has V={joints} joints but its layout '{layout_name}' "
+                          f"has {len(bone_pairs)}")
     os.makedirs(output_dir, exist_ok=True)
     sampling = sampling or run_sampling(model_path)
+    from data_tools.transforms import apply_modality
     clips, labels = check_clips(meta, static.input_shape, check_samples, calibration_data, sampling=sampling,
                                 with_labels=True)
-    calibration = (check_clips(meta, static.input_shape, calibration_samples, calibration_data, sampling=sampling)
+    clips = apply_modality(clips, modality, bone_pairs)
+    calibration = (apply_modality(check_clips(meta, static.input_shape, calibration_samples, calibration_data,
+                                              sampling=sampling), modality, bone_pairs)
                    if calibration_data else None)
     reference = keras_logits(static, clips)
     report = {"model_path": model_path, "input_shape": list(static.input_shape),
               "check_set": calibration_data or "synthetic", "check_samples": int(len(clips)), "sampling": sampling,
-              "files": {}}
+              "modality": modality, "files": {}}
     if labels is not None:
         report["keras_top1_accuracy"] = float(np.mean(reference.argmax(1) == labels))
     failures = []
@@ -362,9 +397,10 @@ def export(model_path, output_dir, num_frames=0, num_persons=0, batch=1, formats
     class_names = meta.get("class_names") or [f"class_{i}" for i in range(static.output_shape[-1])]
     atomic_write_text(os.path.join(output_dir, "labels.txt"), "".join(f"{n}\n" for n in class_names))
     atomic_write_json(os.path.join(output_dir, "model_info.json"), {
-        "layout": meta.get("layout"), "num_classes": int(static.output_shape[-1]), "num_frames": int(frames),
+        "layout": layout_name, "num_classes": int(static.output_shape[-1]), "num_frames": int(frames),
         "num_persons": int(persons), "num_joints": int(joints), "num_channels": int(channels), "batch": int(batch),
-        "class_names": class_names, "sampling": sampling, "source_model": os.path.abspath(model_path)})
+        "class_names": class_names, "sampling": sampling, "modality": modality,
+        "bone_pairs": [[int(j), int(r)] for j, r in bone_pairs], "source_model": os.path.abspath(model_path)})
     report["gates_failed"] = failures
     atomic_write_json(os.path.join(output_dir, "export_report.json"), report)
     if failures:
@@ -380,7 +416,7 @@ def main(argv):
     try:
         report = export(FLAGS.model_path, FLAGS.output_dir, FLAGS.num_frames, FLAGS.num_persons, FLAGS.batch,
                         FLAGS.formats, FLAGS.quantization, FLAGS.calibration_data, FLAGS.max_size_mb, FLAGS.tolerance,
-                        FLAGS.meta, FLAGS.calibration_samples, FLAGS.check_samples, FLAGS.sampling)
+                        FLAGS.meta, FLAGS.calibration_samples, FLAGS.check_samples, FLAGS.sampling, FLAGS.modality)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)

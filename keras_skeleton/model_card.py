@@ -28,22 +28,28 @@ def write_model_card(model_path: str, **fields) -> None:
     atomic_write_json(card_path(model_path), fields)
 
 
-def recorded_modality(model_path: str) -> tuple[str | None, str | None]:
-    """(modality, file it was read from) for a saved model, or (None, None) when nothing records it.
+def recorded_setting(model_path: str, name: str) -> tuple[object, str | None]:
+    """(value, file it was read from) of one setting of a saved model, or (None, None) when nothing records it.
 
-    Looks at the model's own card first, then at the ``config.json`` of the run directory it sits in.
+    Looks at the model's own card first, then at the ``config.json`` of the run directory it sits in
+    (every resolved training flag).
     """
     for path in (card_path(model_path), os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")):
         if not os.path.isfile(path):
             continue
         try:
             with open(path) as f:
-                modality = json.load(f).get("modality")
+                value = json.load(f).get(name)
         except (OSError, ValueError, AttributeError) as e:
-            raise ValueError(f"cannot read the modality of '{model_path}' from '{path}': {e}") from None
-        if modality is None:
-            continue
-        if modality not in MODALITIES:
-            raise ValueError(f"'{path}' gives modality '{modality}', not one of {', '.join(MODALITIES)}")
-        return modality, path
+            raise ValueError(f"cannot read the {name} of '{model_path}' from '{path}': {e}") from None
+        if value is not None:
+            return value, path
     return None, None
+
+
+def recorded_modality(model_path: str) -> tuple[str | None, str | None]:
+    """(modality, file it was read from) for a saved model, or (None, None) when nothing records it."""
+    modality, path = recorded_setting(model_path, "modality")
+    if modality is not None and modality not in MODALITIES:
+        raise ValueError(f"'{path}' gives modality '{modality}', not one of {', '.join(MODALITIES)}")
+    return modality, path

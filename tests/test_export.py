@@ -108,6 +108,40 @@ def test_predictor_imports_no_tensorflow_and_reports_errors(tiny_model, tmp_path
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_bone_model_exports_and_predicts_in_its_own_stream(tiny_model, tmp_path):
+    """A model whose card says bone is checked on bone clips and the predictor feeds it bones."""
+    import shutil
+
+    import keras
+
+    from apps.predict import Classifier
+    from data_tools import transforms
+    from export.export_model import ExportError, export
+    from keras_skeleton import graphs
+    from keras_skeleton.model_card import write_model_card
+    model_path = str(tmp_path / "bone.keras")
+    shutil.copy(tiny_model, model_path)
+    write_model_card(model_path, model="tiny", modality="bone", layout="ntu25")
+    with pytest.raises(ExportError, match="was trained on bone"):
+        export(model_path, str(tmp_path / "refused"), num_frames=16, formats=("tflite",), modality="joint")
+    out = tmp_path / "out"
+    report = export(model_path, str(out), num_frames=16, formats=("tflite",), check_samples=2)
+    info = json.loads((out / "model_info.json").read_text())
+    pairs = graphs.get_layout("ntu25").bone_pairs()
+    assert report["modality"] == info["modality"] == "bone" and info["layout"] == "ntu25"
+    assert [tuple(p) for p in info["bone_pairs"]] == pairs
+
+    joints = np.random.default_rng(1).normal(0, 0.3, (2, 40, 25, 3)).astype(np.float32)
+    joints[1] = 0
+    clip = transforms.evaluation_clips(joints[None], np.array([40]), 16)
+    model = keras.saving.load_model(model_path, compile=False)
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(transforms.apply_modality(clip, "bone", pairs))))[0]
+    fed_joints = keras.ops.convert_to_numpy(keras.ops.softmax(model(clip)))[0]
+    probabilities = Classifier(str(out / "model_float32.tflite")).predict(joints, 40)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    assert np.abs(fed_joints - expected).max() > 1e-3          # the stream changes the answer
+
+
 def test_latency_benchmark_cli_and_single_thread_peak(tiny_model, tmp_path, monkeypatch):
     from export import benchmark
     from export.export_model import export
