@@ -31,10 +31,14 @@ def write_model_card(model_path: str, **fields) -> None:
 def recorded_setting(model_path: str, name: str) -> tuple[object, str | None]:
     """(value, file it was read from) of one setting of a saved model, or (None, None) when nothing records it.
 
-    Looks at the model's own card first, then at the ``config.json`` of the run directory it sits in
-    (every resolved training flag).
+    Looks at the model's own card first, then at the ``config.json`` (every resolved training flag) of
+    the run directory it sits in, or of the run whose ``checkpoints/`` hold it.
     """
-    for path in (card_path(model_path), os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")):
+    folder = os.path.dirname(os.path.abspath(model_path))
+    candidates = [card_path(model_path), os.path.join(folder, "config.json")]
+    if os.path.basename(folder) == "checkpoints":
+        candidates.append(os.path.join(os.path.dirname(folder), "config.json"))
+    for path in candidates:
         if not os.path.isfile(path):
             continue
         try:

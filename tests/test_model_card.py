@@ -20,6 +20,10 @@ def test_card_is_read_before_the_run_config(tmp_path):
     write_model_card(model, model="ctrgcn", modality="bone")
     assert card_path(model) == str(tmp_path / "model.json")
     assert recorded_modality(model) == ("bone", str(tmp_path / "model.json"))
+    # A checkpoint of the run: the run's config.json, one folder up.
+    (tmp_path / "checkpoints").mkdir()
+    checkpoint = str(tmp_path / "checkpoints" / "epoch-0003.keras")
+    assert recorded_modality(checkpoint) == ("joint_motion", str(tmp_path / "config.json"))
 
 
 def test_bad_cards_are_refused(tmp_path):
