@@ -81,22 +81,19 @@ def run_setting(model_path, name):
 def input_stream(model_path, modality, layout_name):
     """(modality, bone pairs) the model is fed: the recorded stream wins; a contradicting one is refused."""
     from keras_skeleton import graphs
-    from keras_skeleton.model_card import recorded_modality
+    from keras_skeleton.model_card import resolve_modality
     try:
-        recorded, source = recorded_modality(model_path)
+        modality = resolve_modality(model_path, modality, "--modality") or "joint"
     except ValueError as e:
         raise ExportError(str(e)) from None
-    if recorded and modality and modality != recorded:
-        raise ExportError(f"model '{model_path}' was trained on {recorded} ('{source}'), not {modality}")
-    modality = recorded or modality or "joint"
     if not modality.startswith("bone"):
         return modality, []
     if not layout_name:
         raise ExportError(f"model '{model_path}' takes {modality}, whose bones need the layout: give --meta")
     try:
         return modality, graphs.get_layout(layout_name).bone_pairs()
-    except (KeyError, ValueError) as e:
-        raise ExportError(f"model '{model_path}': layout '{layout_name}' unknown ({e})") from None
+    except ValueError as e:
+        raise ExportError(f"model '{model_path}': {e}") from None
 
 
 def run_sampling(model_path):

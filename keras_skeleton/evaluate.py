@@ -26,7 +26,7 @@ import sys
 from absl import app, flags
 
 from keras_skeleton.config import FLAGS, UsageError, define_flags, float_list
-from keras_skeleton.model_card import recorded_modality
+from keras_skeleton.model_card import resolve_modality
 from data_tools.prepared import PreparedDataError, atomic_write_json
 
 define_flags()
@@ -48,20 +48,15 @@ FUSION_WEIGHTS = {
 
 def stream_modality(model_path: str, index: int) -> str:
     """The input stream of one model: the one its card (or run's config.json) records, else the flags."""
-    try:
-        recorded, source = recorded_modality(model_path)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    given = None
     if FLAGS.stream_modalities:
         if len(FLAGS.stream_modalities) != len(FLAGS.model_path):
             raise UsageError(f"{len(FLAGS.stream_modalities)} --stream_modalities for {len(FLAGS.model_path)} models")
         given = FLAGS.stream_modalities[index]
-        if recorded and given != recorded:
-            # Feeding a model another stream than it was trained on gives wrong scores without any error.
-            raise UsageError(f"model '{model_path}' was trained on {recorded} ('{source}'), "
-                             f"but --stream_modalities gives it {given}")
-        return given
-    return recorded or FLAGS.modality
+    try:
+        return resolve_modality(model_path, given, "--stream_modalities") or FLAGS.modality
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def fusion_weights(modalities):

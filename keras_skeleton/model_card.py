@@ -57,3 +57,15 @@ def recorded_modality(model_path: str) -> tuple[str | None, str | None]:
     if modality is not None and modality not in MODALITIES:
         raise ValueError(f"'{path}' gives modality '{modality}', not one of {', '.join(MODALITIES)}")
     return modality, path
+
+
+def resolve_modality(model_path: str, given: str | None, flag: str) -> str | None:
+    """The stream to feed ``model_path``: the recorded one, else ``given``; a contradicting ``given`` is refused.
+
+    Feeding a model another stream than it was trained on gives wrong scores without any error, so
+    ``given`` (the value of ``flag``) only fills in for a model that records nothing. Raises ValueError.
+    """
+    recorded, source = recorded_modality(model_path)
+    if recorded and given and given != recorded:
+        raise ValueError(f"model '{model_path}' was trained on {recorded} ('{source}'), but {flag} gives it {given}")
+    return recorded or given
