@@ -26,7 +26,7 @@ import sys
 from absl import app, flags
 
 from keras_skeleton.config import FLAGS, UsageError, define_flags, float_list
-from keras_skeleton.model_card import resolve_modality
+from keras_skeleton.model_card import resolve_modality_and_source
 from data_tools.prepared import PreparedDataError, atomic_write_json
 
 define_flags()
@@ -46,17 +46,22 @@ FUSION_WEIGHTS = {
 }
 
 
-def stream_modality(model_path: str, index: int) -> str:
-    """The input stream of one model: the one its card (or run's config.json) records, else the flags."""
+def stream_modality(model_path: str, index: int) -> tuple[str, str]:
+    """(input stream of one model, where it came from): its card or run's config.json, else the flags.
+
+    The source is printed beside each stream's figure: a model with no card silently falls back to
+    --modality, and a reader of the output should see that it did.
+    """
     given = None
     if FLAGS.stream_modalities:
         if len(FLAGS.stream_modalities) != len(FLAGS.model_path):
             raise UsageError(f"{len(FLAGS.stream_modalities)} --stream_modalities for {len(FLAGS.model_path)} models")
         given = FLAGS.stream_modalities[index]
     try:
-        return resolve_modality(model_path, given, "--stream_modalities") or FLAGS.modality
+        modality, source = resolve_modality_and_source(model_path, given, "--stream_modalities")
     except ValueError as e:
         raise UsageError(str(e)) from None
+    return (modality, source) if modality else (FLAGS.modality, "--modality")
 
 
 def fusion_weights(modalities):
@@ -81,7 +86,7 @@ def run():
     ensure_data()
     if not os.path.isdir(FLAGS.data_dir):
         raise UsageError(f"data directory '{FLAGS.data_dir}' does not exist")
-    modalities = [stream_modality(path, i) for i, path in enumerate(FLAGS.model_path)]
+    modalities, modality_sources = zip(*[stream_modality(path, i) for i, path in enumerate(FLAGS.model_path)])
     weights = fusion_weights(modalities)
 
     import keras
@@ -93,7 +98,7 @@ def run():
     split = PreparedSplit(FLAGS.data_dir, FLAGS.eval_split)
     layout = graphs.get_layout(split.meta["layout"])
     results, fused, labels = {"streams": []}, None, None
-    for path, modality, weight in zip(FLAGS.model_path, modalities, weights):
+    for path, modality, source, weight in zip(FLAGS.model_path, modalities, modality_sources, weights):
         try:
             model = keras.saving.load_model(path, compile=False)
         except Exception as e:  # noqa: BLE001 - any load failure is a bad file for the user
@@ -103,8 +108,8 @@ def run():
         feeder = SkeletonFeeder(split, feeder_config(layout, False, modality=modality, num_clips=FLAGS.test_clips),
                                 FLAGS.eval_batch_size, shuffle=False, max_samples=FLAGS.max_eval_samples or None)
         summary, scores, labels = evaluate_model(model, feeder)
-        results["streams"].append({"model_path": path, "modality": modality, "weight": weight,
-                                   "top1": summary["top1"], "top5": summary["top5"]})
+        results["streams"].append({"model_path": path, "modality": modality, "modality_source": source,
+                                   "weight": weight, "top1": summary["top1"], "top5": summary["top5"]})
         fused = weight * scores if fused is None else fused + weight * scores
     summary = summarize_predictions(fused, labels)
     results.update(top1=summary["top1"], top5=summary["top5"], num_samples=summary["num_samples"],
@@ -113,7 +118,8 @@ def run():
     if FLAGS.output_json:
         atomic_write_json(FLAGS.output_json, results)
     for stream in results["streams"]:
-        print(f"{stream['model_path']}: {stream['modality']} (weight {stream['weight']:g}) "
+        print(f"{stream['model_path']}: {stream['modality']} (from {stream['modality_source']}, "
+              f"weight {stream['weight']:g}) "
               f"top1 {stream['top1']:.2f} top5 {stream['top5']:.2f}")
     if len(results["streams"]) > 1:
         print(f"ensemble of {len(results['streams'])} streams: top1 {results['top1']:.2f} top5 {results['top5']:.2f}")

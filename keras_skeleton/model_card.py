@@ -59,13 +59,21 @@ def recorded_modality(model_path: str) -> tuple[str | None, str | None]:
     return modality, path
 
 
-def resolve_modality(model_path: str, given: str | None, flag: str) -> str | None:
-    """The stream to feed ``model_path``: the recorded one, else ``given``; a contradicting ``given`` is refused.
+def resolve_modality_and_source(model_path: str, given: str | None, flag: str) -> tuple[str | None, str | None]:
+    """(stream to feed ``model_path``, where it came from): the recorded one and its file, else ``given`` and ``flag``.
 
     Feeding a model another stream than it was trained on gives wrong scores without any error, so
-    ``given`` (the value of ``flag``) only fills in for a model that records nothing. Raises ValueError.
+    ``given`` (the value of ``flag``) only fills in for a model that records nothing, and a ``given``
+    that contradicts the record is refused. Returns (None, None) when neither says. Raises ValueError.
     """
     recorded, source = recorded_modality(model_path)
     if recorded and given and given != recorded:
         raise ValueError(f"model '{model_path}' was trained on {recorded} ('{source}'), but {flag} gives it {given}")
-    return recorded or given
+    if recorded:
+        return recorded, source
+    return (given, flag) if given else (None, None)
+
+
+def resolve_modality(model_path: str, given: str | None, flag: str) -> str | None:
+    """The stream to feed ``model_path`` (see ``resolve_modality_and_source``)."""
+    return resolve_modality_and_source(model_path, given, flag)[0]

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT
-from keras_skeleton.model_card import card_path, recorded_modality, write_model_card
+from keras_skeleton.model_card import card_path, recorded_modality, resolve_modality_and_source, write_model_card
 
 
 def test_card_is_read_before_the_run_config(tmp_path):
@@ -24,6 +24,19 @@ def test_card_is_read_before_the_run_config(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     checkpoint = str(tmp_path / "checkpoints" / "epoch-0003.keras")
     assert recorded_modality(checkpoint) == ("joint_motion", str(tmp_path / "config.json"))
+
+
+def test_the_modality_comes_with_where_it_was_read(tmp_path):
+    model = str(tmp_path / "model.keras")
+    # Nothing recorded: the flag's value, named by the flag; no flag either: nothing.
+    assert resolve_modality_and_source(model, "bone", "--modality") == ("bone", "--modality")
+    assert resolve_modality_and_source(model, None, "--modality") == (None, None)
+    # A card: it wins and is named, and a flag that agrees with it changes nothing.
+    write_model_card(model, model="ctrgcn", modality="joint_motion")
+    for given in (None, "joint_motion"):
+        assert resolve_modality_and_source(model, given, "--modality") == ("joint_motion", card_path(model))
+    with pytest.raises(ValueError, match="trained on joint_motion .* --modality gives it bone"):
+        resolve_modality_and_source(model, "bone", "--modality")
 
 
 def test_bad_cards_are_refused(tmp_path):

@@ -129,6 +129,10 @@ def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
     report = json.loads((tmp_path / "fused.json").read_text())
     assert [s["weight"] for s in report["streams"]] == [0.6, 0.4] and "ensemble of 2 streams" in fused.stdout
     assert report["streams"][0]["top1"] == metrics["top1"]
+    # Each stream says where its modality was read: here, each model's own card.
+    assert [s["modality_source"] for s in report["streams"]] == [
+        str(model_dir / "model.json"), str(reference_dir / "model.json")]
+    assert f"joint (from {model_dir / 'model.json'}, weight 0.6)" in fused.stdout
     assert json.loads(fused.stdout.strip().splitlines()[-1])["top1"] == report["top1"] == metrics["top1"]
 
 
