@@ -39,6 +39,11 @@ def max_tensor_rank(path: str, include_inputs: bool = False) -> int:
     unless ``include_inputs`` (the deployment rule is rank <= 4 after the input reshape)."""
     interpreter = _interpreter(path, delegate=False)
     inputs = set() if include_inputs else {int(d["index"]) for d in interpreter.get_input_details()}
+    # A full-int8 file with float I/O quantises the input before the model's own reshape; that int8 copy
+    # is the input too, not a rank-5 tensor inside the graph.
+    for op in interpreter._get_ops_details() if inputs else ():
+        if op["op_name"] == "QUANTIZE" and {int(t) for t in op["inputs"]} <= inputs:
+            inputs |= {int(t) for t in op["outputs"]}
     details = interpreter.get_tensor_details()
     return max((len(d["shape"]) for d in details if int(d["index"]) not in inputs), default=0)
 

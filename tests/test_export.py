@@ -212,3 +212,25 @@ def test_op_profile_one_op_files_reproduce_the_graph(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ops"] == len(op_names) and sum(v["count"] for v in report["by_type"].values()) == len(op_names)
     assert report["whole_p50_ms"] > 0 and report["mac_ops_ms"] <= report["sum_of_ops_ms"]
+
+
+def test_full_int8_input_quantize_counts_as_the_input(tmp_path):
+    # Full int8 with float I/O quantises the rank-5 input before the reshape; the rank rule is about the graph
+    # after that reshape, so the int8 copy must not read as a rank-5 tensor inside it.
+    import keras
+    import tensorflow as tf
+    from export.tflite_tools import max_tensor_rank, op_histogram
+    inputs = keras.Input((2, 8, 25, 3), batch_size=1, name="joints")
+    hidden = keras.layers.Dense(4, name="fc1")(keras.layers.Reshape((2 * 8, 25 * 3))(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(5, name="fc2")(keras.layers.Flatten()(hidden)))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    converter.representative_dataset = lambda: ([rng.normal(size=(1, 2, 8, 25, 3)).astype(np.float32)]
+                                                for _ in range(4))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path = tmp_path / "int8.tflite"
+    path.write_bytes(converter.convert())
+    assert "QUANTIZE" in op_histogram(str(path))
+    assert max_tensor_rank(str(path), include_inputs=True) == 5
+    assert max_tensor_rank(str(path)) <= 4
