@@ -41,9 +41,10 @@ def max_tensor_rank(path: str, include_inputs: bool = False) -> int:
     inputs = set() if include_inputs else {int(d["index"]) for d in interpreter.get_input_details()}
     # A full-int8 file with float I/O quantises the input before the model's own reshape; that int8 copy
     # is the input too, not a rank-5 tensor inside the graph.
-    for op in interpreter._get_ops_details() if inputs else ():
-        if op["op_name"] == "QUANTIZE" and {int(t) for t in op["inputs"]} <= inputs:
-            inputs |= {int(t) for t in op["outputs"]}
+    if not include_inputs:
+        for op in interpreter._get_ops_details():
+            if op["op_name"] == "QUANTIZE" and {int(t) for t in op["inputs"]} <= inputs:
+                inputs |= {int(t) for t in op["outputs"]}
     details = interpreter.get_tensor_details()
     return max((len(d["shape"]) for d in details if int(d["index"]) not in inputs), default=0)
 

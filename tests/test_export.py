@@ -218,19 +218,14 @@ def test_full_int8_input_quantize_counts_as_the_input(tmp_path):
     # Full int8 with float I/O quantises the rank-5 input before the reshape; the rank rule is about the graph
     # after that reshape, so the int8 copy must not read as a rank-5 tensor inside it.
     import keras
-    import tensorflow as tf
+    from export.export_model import convert_tflite
     from export.tflite_tools import max_tensor_rank, op_histogram
     inputs = keras.Input((2, 8, 25, 3), batch_size=1, name="joints")
     hidden = keras.layers.Dense(4, name="fc1")(keras.layers.Reshape((2 * 8, 25 * 3))(inputs))
     model = keras.Model(inputs, keras.layers.Dense(5, name="fc2")(keras.layers.Flatten()(hidden)))
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(0)
-    converter.representative_dataset = lambda: ([rng.normal(size=(1, 2, 8, 25, 3)).astype(np.float32)]
-                                                for _ in range(4))
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    calibration = np.random.default_rng(0).normal(size=(4, 2, 8, 25, 3)).astype(np.float32)
     path = tmp_path / "int8.tflite"
-    path.write_bytes(converter.convert())
+    path.write_bytes(convert_tflite(model, "int8", calibration=calibration))
     assert "QUANTIZE" in op_histogram(str(path))
     assert max_tensor_rank(str(path), include_inputs=True) == 5
     assert max_tensor_rank(str(path)) <= 4
