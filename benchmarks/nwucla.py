@@ -10,6 +10,11 @@ and skips finished ones. A model with all four streams also gets the 4-stream en
 (``keras_skeleton.evaluate``, CTR-GCN weights 0.6/0.6/0.4/0.4). Results go to
 ``<out_dir>/results.json`` and, as a Markdown table with the commands and the hardware,
 to ``--results_md``. ``--table_only`` rebuilds the table from an existing results.json.
+
+``--time_budget_s`` fits the runs into a fixed time (a lent accelerator, a session): each run is
+timed over its first ``--probe_epochs`` epochs and, when its flagfile's schedule would end past the
+budget, killed and resumed on the longest schedule that fits, with the x0.1 step at the recipe's
+fraction of the epochs (50/65); results.json records the cut as ``schedule_cut``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import time
 
 from absl import app, flags
 
+from benchmarks.schedule_fit import epoch_times, flagfile_schedule, shorter_schedule
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STREAMS = ("joint", "bone", "joint_motion", "bone_motion")
 
@@ -39,6 +46,15 @@ flags.DEFINE_string("export_dir", None, "Copy each run's model (without optimise
                     "run records here.")
 flags.DEFINE_bool("table_only", False, "Only rebuild the Markdown table from <out_dir>/results.json.")
 flags.DEFINE_string("note", "", "A line added under the table (e.g. the schedule used and why).")
+flags.DEFINE_integer("time_budget_s", 0, "When > 0: once a run has finished --probe_epochs epochs, a run whose "
+                     "projected end lies more than this many seconds after the start is killed and resumed on the "
+                     "longest shorter schedule that fits (its x0.1 step at the recipe's fraction of the epochs); "
+                     "0 = every run on its flagfile's schedule, however long it takes.")
+flags.DEFINE_integer("probe_epochs", 2, "Epochs timed before --time_budget_s decides (the first includes the "
+                     "compilation, so at least 2).")
+flags.DEFINE_integer("final_seconds", 40, "Seconds --time_budget_s reserves after the last epoch (final "
+                     "evaluation, saving).")
+flags.DEFINE_bool("ensembles", True, "Evaluate the 4-stream ensemble of each model that has all four streams.")
 FLAGS = flags.FLAGS
 
 
@@ -102,31 +118,85 @@ def prepare_data():
 
 
 def train_all(runs):
-    """Runs the training commands, ``--parallel`` at a time; returns {name: record}."""
+    """Runs the training commands, ``--parallel`` at a time; returns {name: record}.
+
+    With ``--time_budget_s`` a run that would not finish in time is killed after its probe epochs
+    and rerun with a shorter schedule (``shorter_schedule``); it resumes from its last checkpoint.
+    """
     os.makedirs(FLAGS.out_dir, exist_ok=True)
     pending, active, records = list(runs), {}, {}
+    budget_start = time.time()
+
+    def launch(name, model, stream, command, start, cut=None):
+        """Starts (or, with ``cut``, restarts on a shorter schedule) one training run."""
+        extra = []
+        if cut:
+            extra = [f"--epochs={cut['epochs']}"] + (
+                [f"--lr_decay_epochs={cut['lr_decay_epochs']}"] if cut["lr_decay_epochs"] else [])
+        log = open(os.path.join(FLAGS.out_dir, f"{name}.log"), "a")
+        process = subprocess.Popen(command + extra, cwd=REPO_ROOT, env=child_env(), stdout=log,
+                                   stderr=subprocess.STDOUT)
+        active[name] = dict(process=process, start=start, launched=time.time(), log=log, model=model,
+                            stream=stream, command=command + extra, cut=cut,
+                            decided=cut is not None or not FLAGS.time_budget_s)
+        print(f"started {name}: {' '.join(command[1:] + extra)}", flush=True)
+
     while pending or active:
         while pending and len(active) < FLAGS.parallel:
             model, stream = pending.pop(0)
             name = f"{model}_{stream}"
-            command = train_command(model, stream)
-            log = open(os.path.join(FLAGS.out_dir, f"{name}.log"), "a")
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=child_env(), stdout=log,
-                                       stderr=subprocess.STDOUT)
-            active[name] = (process, time.time(), log, model, stream, command)
-            print(f"started {name}: {' '.join(command[1:])}", flush=True)
+            launch(name, model, stream, train_command(model, stream), time.time())
         time.sleep(1.0)
-        for name, (process, start, log, model, stream, command) in list(active.items()):
+        for name, run in list(active.items()):
+            if not run["decided"] and run["process"].poll() is None:
+                decide_schedule(name, run, budget_start, launch)
+        for name, run in list(active.items()):
+            process = run["process"]
             if process.poll() is None:
                 continue
-            log.close()
+            run["log"].close()
             del active[name]
-            records[name] = {"model": model, "stream": stream, "returncode": process.returncode,
-                             "wall_seconds": round(time.time() - start, 1),
+            records[name] = {"model": run["model"], "stream": run["stream"], "returncode": process.returncode,
+                             "wall_seconds": round(time.time() - run["start"], 1),
                              "command": "python -m keras_skeleton.train " + " ".join(
-                                 shlex.quote(c) for c in command[3:])}
+                                 shlex.quote(c) for c in run["command"][3:])}
+            if run["cut"]:
+                records[name]["schedule_cut"] = run["cut"]
             print(f"finished {name}: exit {process.returncode} after {records[name]['wall_seconds']} s", flush=True)
     return records
+
+
+def decide_schedule(name, run, budget_start, launch):
+    """After the probe epochs: keep the run, or kill it and resume it on a schedule that fits the budget."""
+    run_dir = os.path.join(FLAGS.out_dir, name)
+    done, seconds = epoch_times(run_dir)
+    if done < max(FLAGS.probe_epochs, 2) or seconds is None:
+        return
+    run["decided"] = True
+    flagfile = os.path.join(REPO_ROOT, "configs", f"nwucla_{run['model']}_{run['stream']}.flags")
+    epochs, decay = flagfile_schedule(flagfile, shlex.split(FLAGS.train_flags))
+    elapsed = time.time() - budget_start
+    # A restart costs what this process spent before its steady epochs (start-up and compilation).
+    restart = max(time.time() - run["launched"] - done * seconds, 0.0)
+    try:
+        cut = shorter_schedule(epochs, decay, done, elapsed, seconds, restart, FLAGS.time_budget_s,
+                               FLAGS.final_seconds)
+    except ValueError as e:
+        print(f"{name}: kept on its own schedule: {e}", flush=True)
+        return
+    if cut is None:
+        print(f"{name}: {epochs} epochs fit the budget ({seconds:.1f} s per epoch)", flush=True)
+        return
+    new_epochs, new_decay = cut
+    run["process"].kill()   # resumes from its last checkpoint, like any killed run
+    run["process"].wait()
+    run["log"].close()
+    print(f"{name}: {epochs} epochs would end after the {FLAGS.time_budget_s} s budget ({seconds:.1f} s per "
+          f"epoch, {done} done at {elapsed:.0f} s); resuming on {new_epochs} epochs, x0.1 after {new_decay}",
+          flush=True)
+    launch(name, run["model"], run["stream"], run["command"], run["start"],
+           cut=dict(epochs=new_epochs, lr_decay_epochs=new_decay, official_epochs=epochs, decided_after_epoch=done,
+                    epoch_seconds=round(seconds, 1), budget_seconds=FLAGS.time_budget_s))
 
 
 def collect(records):
@@ -244,7 +314,8 @@ def main(argv):
         prepare_data()
         start = time.time()
         records = collect(train_all(runs))
-        results = {"runs": records, "ensembles": ensembles(records), "hardware": hardware(),
+        results = {"runs": records, "ensembles": ensembles(records) if FLAGS.ensembles else {},
+                   "hardware": hardware(),
                    "software": software(), "parallel": FLAGS.parallel, "note": FLAGS.note,
                    "total_seconds": round(time.time() - start, 1)}
         os.makedirs(FLAGS.out_dir, exist_ok=True)
