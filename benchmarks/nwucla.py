@@ -136,8 +136,9 @@ def train_all(runs):
         log = open(os.path.join(FLAGS.out_dir, f"{name}.log"), "a")
         process = subprocess.Popen(command + extra, cwd=REPO_ROOT, env=child_env(), stdout=log,
                                    stderr=subprocess.STDOUT)
-        active[name] = dict(process=process, start=start, launched=time.time(), log=log, model=model,
-                            stream=stream, command=command + extra, cut=cut,
+        done_before, _ = epoch_times(os.path.join(FLAGS.out_dir, name))
+        active[name] = dict(process=process, start=start, launched=time.time(), done_before=done_before, log=log,
+                            model=model, stream=stream, command=command + extra, cut=cut,
                             decided=cut is not None or not FLAGS.time_budget_s)
         print(f"started {name}: {' '.join(command[1:] + extra)}", flush=True)
 
@@ -170,14 +171,15 @@ def decide_schedule(name, run, budget_start, launch):
     """After the probe epochs: keep the run, or kill it and resume it on a schedule that fits the budget."""
     run_dir = os.path.join(FLAGS.out_dir, name)
     done, seconds = epoch_times(run_dir)
-    if done < max(FLAGS.probe_epochs, 2) or seconds is None:
+    # Epochs of this process only: a rerun of the driver resumes runs that already hold some.
+    if done - run["done_before"] < max(FLAGS.probe_epochs, 2) or seconds is None:
         return
     run["decided"] = True
     flagfile = os.path.join(REPO_ROOT, "configs", f"nwucla_{run['model']}_{run['stream']}.flags")
     epochs, decay = flagfile_schedule(flagfile, shlex.split(FLAGS.train_flags))
     elapsed = time.time() - budget_start
     # A restart costs what this process spent before its steady epochs (start-up and compilation).
-    restart = max(time.time() - run["launched"] - done * seconds, 0.0)
+    restart = max(time.time() - run["launched"] - (done - run["done_before"]) * seconds, 0.0)
     try:
         cut = shorter_schedule(epochs, decay, done, elapsed, seconds, restart, FLAGS.time_budget_s,
                                FLAGS.final_seconds)
