@@ -92,8 +92,13 @@ def data_flags():
     return [f"--data_dir={FLAGS.data_dir}", f"--prepare_nwucla={FLAGS.raw_dir}"]
 
 
+def flagfile_of(model: str, stream: str) -> str:
+    """The run's flagfile, relative to the repository root."""
+    return os.path.join("configs", f"nwucla_{model}_{stream}.flags")
+
+
 def train_command(model: str, stream: str):
-    flagfile = os.path.join("configs", f"nwucla_{model}_{stream}.flags")
+    flagfile = flagfile_of(model, stream)
     if not os.path.isfile(os.path.join(REPO_ROOT, flagfile)):
         raise SystemExit(f"error: {flagfile} does not exist")
     return [sys.executable, "-m", "keras_skeleton.train", f"--flagfile={flagfile}",
@@ -149,8 +154,14 @@ def train_all(runs):
             launch(name, model, stream, train_command(model, stream), time.time())
         time.sleep(1.0)
         for name, run in list(active.items()):
-            if not run["decided"] and run["process"].poll() is None:
-                decide_schedule(name, run, budget_start, launch)
+            if run["decided"] or run["process"].poll() is not None:
+                continue
+            cut = decide_schedule(name, run, budget_start)
+            if cut:
+                run["process"].kill()   # resumes from its last checkpoint, like any killed run
+                run["process"].wait()
+                run["log"].close()
+                launch(name, run["model"], run["stream"], run["command"], run["start"], cut)
         for name, run in list(active.items()):
             process = run["process"]
             if process.poll() is None:
@@ -167,16 +178,15 @@ def train_all(runs):
     return records
 
 
-def decide_schedule(name, run, budget_start, launch):
-    """After the probe epochs: keep the run, or kill it and resume it on a schedule that fits the budget."""
-    run_dir = os.path.join(FLAGS.out_dir, name)
-    done, seconds = epoch_times(run_dir)
+def decide_schedule(name, run, budget_start):
+    """After the probe epochs: None to keep the run, or the shorter schedule (a dict) to resume it on."""
+    done, seconds = epoch_times(os.path.join(FLAGS.out_dir, name))
     # Epochs of this process only: a rerun of the driver resumes runs that already hold some.
     if done - run["done_before"] < max(FLAGS.probe_epochs, 2) or seconds is None:
-        return
+        return None
     run["decided"] = True
-    flagfile = os.path.join(REPO_ROOT, "configs", f"nwucla_{run['model']}_{run['stream']}.flags")
-    epochs, decay = flagfile_schedule(flagfile, shlex.split(FLAGS.train_flags))
+    epochs, decay = flagfile_schedule(os.path.join(REPO_ROOT, flagfile_of(run["model"], run["stream"])),
+                                      shlex.split(FLAGS.train_flags))
     elapsed = time.time() - budget_start
     # A restart costs what this process spent before its steady epochs (start-up and compilation).
     restart = max(time.time() - run["launched"] - (done - run["done_before"]) * seconds, 0.0)
@@ -185,20 +195,16 @@ def decide_schedule(name, run, budget_start, launch):
                                FLAGS.final_seconds)
     except ValueError as e:
         print(f"{name}: kept on its own schedule: {e}", flush=True)
-        return
+        return None
     if cut is None:
         print(f"{name}: {epochs} epochs fit the budget ({seconds:.1f} s per epoch)", flush=True)
-        return
+        return None
     new_epochs, new_decay = cut
-    run["process"].kill()   # resumes from its last checkpoint, like any killed run
-    run["process"].wait()
-    run["log"].close()
     print(f"{name}: {epochs} epochs would end after the {FLAGS.time_budget_s} s budget ({seconds:.1f} s per "
           f"epoch, {done} done at {elapsed:.0f} s); resuming on {new_epochs} epochs, x0.1 after {new_decay}",
           flush=True)
-    launch(name, run["model"], run["stream"], run["command"], run["start"],
-           cut=dict(epochs=new_epochs, lr_decay_epochs=new_decay, official_epochs=epochs, decided_after_epoch=done,
-                    epoch_seconds=round(seconds, 1), budget_seconds=FLAGS.time_budget_s))
+    return dict(epochs=new_epochs, lr_decay_epochs=new_decay, official_epochs=epochs, decided_after_epoch=done,
+                epoch_seconds=round(seconds, 1), budget_seconds=FLAGS.time_budget_s)
 
 
 def collect(records):
