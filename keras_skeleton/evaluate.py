@@ -14,7 +14,10 @@ weights follow CTR-GCN's ensemble by modality (joint 0.6, bone 0.6, joint_motion
 0.4, bone_motion 0.4); ``--fusion=pyskl`` gives PYSKL's 2:2:1:1, ``--fusion=equal``
 equal weights, and ``--stream_weights`` any weights. Prints each stream and the
 fused result; the last line is one JSON object with ``top1``/``top5`` (percent) of
-the fusion, also written to ``--output_json`` when given.
+the fusion, also written to ``--output_json`` when given. ``--scores_path=x.npz`` keeps every
+stream's per-clip scores (as CTR-GCN's and PYSKL's score pickles do) for fusing or error
+analysis later without running the models again: ``scores`` ``(S, N, K)``, ``weights`` ``(S,)``,
+``fused`` ``(N, K)``, ``labels`` ``(N,)``, ``names`` ``(N,)``, ``modalities`` and ``model_paths`` ``(S,)``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ flags.DEFINE_enum("fusion", "ctrgcn", ["ctrgcn", "pyskl", "equal"],
 flags.DEFINE_list("stream_modalities", [],
                   "Modality of each model, for models without a recorded one (default: --modality).")
 flags.DEFINE_string("output_json", None, "Where to write the results JSON.")
+flags.DEFINE_string("scores_path", None, "Where to write every stream's per-clip scores, the fused scores, "
+                    "labels and clip names (.npz).")
 
 FUSION_WEIGHTS = {
     "ctrgcn": {"joint": 0.6, "bone": 0.6, "joint_motion": 0.4, "bone_motion": 0.4},
@@ -73,11 +78,26 @@ def fusion_weights(modalities):
     return [FUSION_WEIGHTS[FLAGS.fusion][m] for m in modalities]
 
 
+def write_scores(path, stream_scores, weights, fused, labels, names, modalities, model_paths):
+    """One ``.npz`` of the per-clip scores, written under a temporary name and renamed."""
+    import numpy as np
+    from data_tools.prepared import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, scores=np.stack(stream_scores).astype(np.float32), weights=np.asarray(weights, np.float64),
+                     fused=np.asarray(fused, np.float32), labels=np.asarray(labels, np.int64),
+                     names=np.asarray(names, dtype=str), modalities=np.asarray(modalities, dtype=str),
+                     model_paths=np.asarray(model_paths, dtype=str))
+
+
 def run():
     if not FLAGS.model_path:
         raise UsageError("--model_path is required")
     if not FLAGS.data_dir:
         raise UsageError("--data_dir is required (a prepared dataset directory)")
+    if FLAGS.scores_path and not FLAGS.scores_path.endswith(".npz"):
+        raise UsageError(f"--scores_path must end with .npz, got '{FLAGS.scores_path}'")
     for path in FLAGS.model_path:
         if not os.path.isfile(path):
             raise UsageError(f"model file '{path}' not found")
@@ -97,7 +117,7 @@ def run():
 
     split = PreparedSplit(FLAGS.data_dir, FLAGS.eval_split)
     layout = graphs.get_layout(split.meta["layout"])
-    results, fused, labels = {"streams": []}, None, None
+    results, fused, labels, stream_scores = {"streams": []}, None, None, []
     for path, modality, source, weight in zip(FLAGS.model_path, modalities, modality_sources, weights):
         try:
             model = keras.saving.load_model(path, compile=False)
@@ -111,12 +131,16 @@ def run():
         results["streams"].append({"model_path": path, "modality": modality, "modality_source": source,
                                    "weight": weight, "top1": summary["top1"], "top5": summary["top5"]})
         fused = weight * scores if fused is None else fused + weight * scores
+        stream_scores.append(scores)
     summary = summarize_predictions(fused, labels)
     results.update(top1=summary["top1"], top5=summary["top5"], num_samples=summary["num_samples"],
                    per_class_top1=summary["per_class_top1"], confusion_matrix=summary["confusion_matrix"],
                    split=FLAGS.eval_split, data_dir=FLAGS.data_dir, test_clips=FLAGS.test_clips)
     if FLAGS.output_json:
         atomic_write_json(FLAGS.output_json, results)
+    if FLAGS.scores_path:
+        write_scores(FLAGS.scores_path, stream_scores, weights, fused, labels, split.names[:len(labels)],
+                     modalities, FLAGS.model_path)
     for stream in results["streams"]:
         print(f"{stream['model_path']}: {stream['modality']} (from {stream['modality_source']}, "
               f"weight {stream['weight']:g}) "

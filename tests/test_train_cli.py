@@ -41,7 +41,7 @@ def event_values(log_dir):
     return values
 
 
-def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
+def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path, request):
     model_dir = tmp_path / "run"
     # Eager steps of 8 clips (2 per epoch): cheaper than tracing the train function in each of the three
     # processes; the resume logic is the same.
@@ -54,6 +54,8 @@ def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
     reference = subprocess.Popen(train_command(tiny_prepared, reference_dir, "--epochs=4", "--run_eagerly",
                                                "--batch_size=8", "--save_best"),
                                  cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # A failed assertion must not leave either training process running after the test.
+    request.addfinalizer(lambda: [p.kill() for p in (process, reference) if p.poll() is None])
     state_path = model_dir / "state.json"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
@@ -124,9 +126,18 @@ def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path):
     # run's own figure), then the weighted sum of their scores.
     both = f"{model_dir / 'model.keras'},{reference_dir / 'model.keras'}"
     fused = run([sys.executable, "-m", "keras_skeleton.evaluate", f"--model_path={both}", "--stream_weights=0.6,0.4",
-                 f"--data_dir={tiny_prepared}", f"--output_json={tmp_path / 'fused.json'}", *TINY])
+                 f"--data_dir={tiny_prepared}", f"--output_json={tmp_path / 'fused.json'}",
+                 f"--scores_path={tmp_path / 'scores.npz'}", *TINY])
     assert fused.returncode == 0, fused.stderr[-2000:]
     report = json.loads((tmp_path / "fused.json").read_text())
+    # The kept scores re-fuse offline to the same figure, clip by clip under the split's names.
+    saved = np.load(tmp_path / "scores.npz")
+    num_clips = report["num_samples"]
+    assert saved["scores"].shape[:2] == (2, num_clips) and list(saved["weights"]) == [0.6, 0.4]
+    np.testing.assert_allclose(0.6 * saved["scores"][0] + 0.4 * saved["scores"][1], saved["fused"], rtol=1e-5)
+    assert np.mean(saved["fused"].argmax(1) == saved["labels"]) * 100 == report["top1"]
+    val_names = (tiny_prepared / "val_names.txt").read_text().split()
+    assert list(saved["names"]) == val_names[:num_clips] and list(saved["modalities"]) == ["joint", "joint"]
     assert [s["weight"] for s in report["streams"]] == [0.6, 0.4] and "ensemble of 2 streams" in fused.stdout
     assert report["streams"][0]["top1"] == metrics["top1"]
     # Each stream says where its modality was read: here, each model's own card.
