@@ -136,7 +136,8 @@ def test_train_writes_outputs_and_resumes_after_kill(tiny_prepared, tmp_path, re
     assert saved["scores"].shape[:2] == (2, num_clips) and list(saved["weights"]) == [0.6, 0.4]
     np.testing.assert_allclose(0.6 * saved["scores"][0] + 0.4 * saved["scores"][1], saved["fused"], rtol=1e-5)
     assert np.mean(saved["fused"].argmax(1) == saved["labels"]) * 100 == report["top1"]
-    val_names = (tiny_prepared / "val_names.txt").read_text().split()
+    with open(os.path.join(tiny_prepared, "val_names.txt")) as names_file:
+        val_names = names_file.read().split()
     assert list(saved["names"]) == val_names[:num_clips] and list(saved["modalities"]) == ["joint", "joint"]
     assert [s["weight"] for s in report["streams"]] == [0.6, 0.4] and "ensemble of 2 streams" in fused.stdout
     assert report["streams"][0]["top1"] == metrics["top1"]
