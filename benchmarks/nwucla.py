@@ -14,7 +14,11 @@ to ``--results_md``. ``--table_only`` rebuilds the table from an existing result
 ``--time_budget_s`` fits the runs into a fixed time (a lent accelerator, a session): each run is
 timed over its first ``--probe_epochs`` epochs and, when its flagfile's schedule would end past the
 budget, killed and resumed on the longest schedule that fits, with the x0.1 step at the recipe's
-fraction of the epochs (50/65); results.json records the cut as ``schedule_cut``.
+fraction of the epochs (50/65); results.json records the cut as ``schedule_cut``. A run for which
+no schedule of at least ``--min_epochs`` epochs fits (a slow or busy machine) is stopped after its
+probe epochs with a message instead of finishing a schedule too short to mean anything; results.json
+records why under ``stopped``, and its checkpoints stay, so rerunning with a larger budget (or none)
+resumes it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ flags.DEFINE_integer("time_budget_s", 0, "When > 0: once a run has finished --pr
                      "0 = every run on its flagfile's schedule, however long it takes.")
 flags.DEFINE_integer("probe_epochs", 2, "Epochs timed before --time_budget_s decides (the first includes the "
                      "compilation, so at least 2).")
+flags.DEFINE_integer("min_epochs", 15, "With --time_budget_s: a run whose fitted schedule would be shorter than "
+                     "this is stopped instead (15 epochs put the x0.1 step at 12, 7 epochs after the 5-epoch "
+                     "warm-up of the NW-UCLA recipes); 0 = any length.")
 flags.DEFINE_integer("final_seconds", 40, "Seconds --time_budget_s reserves after the last epoch (final "
                      "evaluation, saving).")
 flags.DEFINE_bool("ensembles", True, "Evaluate the 4-stream ensemble of each model that has all four streams.")
@@ -160,6 +167,9 @@ def train_all(runs):
             if cut:
                 run["process"].kill()   # resumes from its last checkpoint, like any killed run
                 run["process"].wait()
+                if "stopped" in cut:
+                    run["stopped"] = cut["stopped"]
+                    continue            # recorded as finished below, with the reason
                 run["log"].close()
                 launch(name, run["model"], run["stream"], run["command"], run["start"], cut)
         for name, run in list(active.items()):
@@ -174,12 +184,19 @@ def train_all(runs):
                                  shlex.quote(c) for c in run["command"][3:])}
             if run["cut"]:
                 records[name]["schedule_cut"] = run["cut"]
+            if run.get("stopped"):
+                records[name]["stopped"] = run["stopped"]
+                print(f"stopped {name} after {records[name]['wall_seconds']} s: {run['stopped']}; its checkpoints "
+                      f"stay in {os.path.join(FLAGS.out_dir, name)} (rerun with a larger --time_budget_s, or 0, "
+                      f"to resume it)", flush=True)
+                continue
             print(f"finished {name}: exit {process.returncode} after {records[name]['wall_seconds']} s", flush=True)
     return records
 
 
 def decide_schedule(name, run, budget_start):
-    """After the probe epochs: None to keep the run, or the shorter schedule (a dict) to resume it on."""
+    """After the probe epochs: None to keep the run, the shorter schedule (a dict) to resume it on, or
+    ``{"stopped": reason}`` when no schedule of at least ``--min_epochs`` epochs fits the budget."""
     done, seconds = epoch_times(os.path.join(FLAGS.out_dir, name))
     # Epochs of this process only: a rerun of the driver resumes runs that already hold some.
     if done - run["done_before"] < max(FLAGS.probe_epochs, 2) or seconds is None:
@@ -192,10 +209,10 @@ def decide_schedule(name, run, budget_start):
     restart = max(time.time() - run["launched"] - (done - run["done_before"]) * seconds, 0.0)
     try:
         cut = shorter_schedule(epochs, decay, done, elapsed, seconds, restart, FLAGS.time_budget_s,
-                               FLAGS.final_seconds)
+                               FLAGS.final_seconds, FLAGS.min_epochs)
     except ValueError as e:
-        print(f"{name}: kept on its own schedule: {e}", flush=True)
-        return None
+        print(f"{name}: stopping: {e}", flush=True)
+        return {"stopped": str(e)}
     if cut is None:
         print(f"{name}: {epochs} epochs fit the budget ({seconds:.1f} s per epoch)", flush=True)
         return None
@@ -282,7 +299,8 @@ def markdown(results) -> str:
     for name, r in sorted(results["runs"].items(), key=lambda kv: (kv[1]["model"], STREAMS.index(kv[1]["stream"]))):
         wall = r.get("wall_seconds")
         lines.append(f"| {r['model']} | {r['stream']} | {fmt(r.get('top1'))} | {fmt(r.get('best_val_top1'))} | "
-                     f"{r.get('epochs', '–')} | {fmt(wall / 60 if wall else None, 1)} min | "
+                     f"{'stopped (budget)' if r.get('stopped') else r.get('epochs', '–')} | "
+                     f"{fmt(wall / 60 if wall else None, 1)} min | "
                      f"{fmt(r.get('samples_per_second'), 0)} |")
     for model, e in sorted(results.get("ensembles", {}).items()):
         lines.append(f"| {model} | 4-stream ensemble (0.6/0.6/0.4/0.4) | {fmt(e['top1'])} | – | – | – | – |")

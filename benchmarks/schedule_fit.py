@@ -24,7 +24,7 @@ def flagfile_schedule(path: str, extra_flags: Sequence[str] = ()) -> Tuple[int, 
 
 
 def shorter_schedule(epochs: int, decay: Optional[int], done: int, elapsed: float, epoch_seconds: float,
-                     restart_seconds: float, budget: float, final_seconds: float):
+                     restart_seconds: float, budget: float, final_seconds: float, min_epochs: int = 0):
     """The schedule a run can still finish within ``budget`` seconds, or None when its own fits.
 
     Projects the end as ``elapsed + (epochs - done) * epoch_seconds + final_seconds``. When that
@@ -32,7 +32,7 @@ def shorter_schedule(epochs: int, decay: Optional[int], done: int, elapsed: floa
     costs ``restart_seconds`` and loses the epoch under way) with the x0.1 step at
     ``D = round(E * decay / epochs)``, the recipe's fraction (the references' 50 of 65). Because the
     schedules agree before the step, the resumed run is one run of ``E`` epochs. ``D`` must lie
-    after ``done``; a budget too small for that raises ``ValueError``.
+    after ``done``, and ``E`` at least ``min_epochs``; a budget too small for that raises ``ValueError``.
     """
     if elapsed + (epochs - done) * epoch_seconds + final_seconds <= budget:
         return None
@@ -42,6 +42,9 @@ def shorter_schedule(epochs: int, decay: Optional[int], done: int, elapsed: floa
     if new_epochs <= done or (new_decay is not None and new_decay <= done):
         raise ValueError(f"no shorter schedule fits: {done} epochs done after {elapsed:.0f} s, "
                          f"{epoch_seconds:.1f} s per epoch, budget {budget:.0f} s")
+    if new_epochs < min_epochs:
+        raise ValueError(f"only {new_epochs} of {epochs} epochs fit ({epoch_seconds:.1f} s per epoch, {done} done "
+                         f"after {elapsed:.0f} s, budget {budget:.0f} s), fewer than the minimum {min_epochs}")
     return new_epochs, new_decay
 
 

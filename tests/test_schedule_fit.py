@@ -32,6 +32,17 @@ def test_no_schedule_fits_when_the_step_would_already_be_past():
         shorter_schedule(65, 50, 3, 40.0, 8.0, 20.0, 100.0, 30.0)
 
 
+def test_a_fitted_schedule_below_the_minimum_is_refused():
+    # The slow-machine case: 2 probe epochs of 1,000 s each, 2,100 s elapsed, a 6,000 s budget.
+    # 6,000 - 2,100 - 300 (restart) - 150 (final) = 3,450 s leave 3 more epochs: a 5-epoch schedule,
+    # whose x0.1 step (at 4) would fall inside the 5-epoch warm-up.
+    assert shorter_schedule(65, 50, 2, 2100.0, 1000.0, 300.0, 6000.0, 150.0) == (5, 4)
+    with pytest.raises(ValueError, match="only 5 of 65 epochs fit .* fewer than the minimum 15"):
+        shorter_schedule(65, 50, 2, 2100.0, 1000.0, 300.0, 6000.0, 150.0, min_epochs=15)
+    # A normal machine (230 s per epoch) gets 24 epochs under the same budget and passes the minimum.
+    assert shorter_schedule(65, 50, 2, 700.0, 230.0, 300.0, 6000.0, 150.0, min_epochs=15) == (23, 18)
+
+
 def test_epoch_times_skip_the_compiling_first_epoch(tmp_path):
     assert epoch_times(str(tmp_path)) == (0, None)
     history = [{"epoch": 1, "epoch_seconds": 60.0}]
