@@ -65,3 +65,22 @@ def test_chain(name, tiny_prepared, tmp_path):
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"top1_index"' in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("frames", [9, 12])
+def test_temporal_depthwise_conv_stride_matches_the_formula(frames):
+    # Stride (2, 1) depthwise: y[t] = sum_j w[j] * x_padded[2t + j]; computed with a unit-stride conv and
+    # frame selection because TensorFlow's plain CPU kernel rejects unequal strides (oneDNN off).
+    from keras_skeleton.layers import TemporalDepthwiseConv
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, frames, 3, 4)).astype("float32")
+    layer = TemporalDepthwiseConv(kernel_size=5, strides=2)
+    y = keras.ops.convert_to_numpy(layer(x))
+    w, bias = (keras.ops.convert_to_numpy(v) for v in layer.conv.weights)
+    w = w[:, 0, :, 0]                                                # (k, C)
+    padded = np.pad(x, [(0, 0), (2, 2), (0, 0), (0, 0)])
+    expected = np.stack([sum(w[j] * padded[:, 2 * t + j] for j in range(5)) + bias
+                         for t in range((frames - 1) // 2 + 1)], axis=1)
+    assert y.shape == expected.shape == layer.compute_output_shape(x.shape)
+    np.testing.assert_allclose(y, expected, atol=1e-5)

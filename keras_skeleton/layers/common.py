@@ -85,6 +85,22 @@ def strided_output_shape(input_shape, strides, channels=None):
     return (input_shape[0], frames) + tuple(input_shape[2:-1]) + (channels or input_shape[-1],)
 
 
+def every_nth_frame(x, n):
+    """``(N, T, V, C) -> (N, ceil(T / n), V, C)``: frames ``0, n, 2n, ...``.
+
+    Pads T up to a multiple of ``n`` and keeps phase 0 of a reshape, so the exported graph has only
+    rank-4 reshapes and a unit-stride slice (XNNPACK delegates those; a strided slice it does not).
+    """
+    if n == 1:
+        return x
+    frames, joints, channels = ops.shape(x)[1], ops.shape(x)[2], ops.shape(x)[3]
+    extra = (n - frames % n) % n
+    x = ops.pad(x, [[0, 0], [0, extra], [0, 0], [0, 0]])
+    groups = (frames + extra) // n
+    x = ops.reshape(x, (-1, groups, n, joints * channels))[:, :, :1, :]
+    return ops.reshape(x, (-1, groups, joints, channels))
+
+
 def add_residual(out, x, kind, block, training=None):
     """``out`` plus a block's residual of ``x``: ``"identity"`` adds ``x``, ``"conv"`` adds
     ``block.residual_bn(block.residual_conv(x))``, ``"none"`` adds nothing."""
@@ -133,7 +149,6 @@ class TemporalConv(keras.layers.Layer):
             name="conv")
 
     def build(self, input_shape):
-        self._joints, self._channels = input_shape[2], input_shape[3]
         padded = list(input_shape)
         if padded[1] is not None:
             padded[1] += 2 * self.padding
@@ -144,20 +159,16 @@ class TemporalConv(keras.layers.Layer):
     def call(self, inputs):
         x = inputs
         if self._select_frames:
-            s = self.strides
-            frames = ops.shape(x)[1] + 2 * self.padding
-            # Pad the end up to a multiple of s; the extra frames sit at unused phases.
-            extra = (s - frames % s) % s
-            x = ops.pad(x, [[0, 0], [self.padding, self.padding + extra], [0, 0], [0, 0]])
-            groups = (frames + extra) // s
-            x = ops.reshape(x, (-1, groups, s, self._joints * self._channels))[:, :, :1, :]
-            x = ops.reshape(x, (-1, groups, self._joints, self._channels))
+            # Dilation d = m * s: the strided conv reads only frames of phase 0, so keep those first
+            # and run a unit-stride conv of dilation m on them.
+            x = ops.pad(x, [[0, 0], [self.padding, self.padding], [0, 0], [0, 0]])
+            x = every_nth_frame(x, self.strides)
             return self.conv(x)
         if self.padding:
             x = ops.pad(x, [[0, 0], [self.padding, self.padding], [0, 0], [0, 0]])
         x = self.conv(x)
         if self._subsample:
-            x = x[:, :: self.strides]
+            x = every_nth_frame(x, self.strides)
         return x
 
     def compute_output_shape(self, input_shape):

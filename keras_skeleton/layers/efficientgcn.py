@@ -6,7 +6,8 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_skeleton.layers.common import PACKAGE, batch_norm, conv1x1, kaiming_fan_out, strided_output_shape
+from keras_skeleton.layers.common import (PACKAGE, batch_norm, conv1x1, every_nth_frame, kaiming_fan_out,
+                                         strided_output_shape)
 
 
 def swish(x):
@@ -113,13 +114,18 @@ class SpatialGraphLayer(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TemporalDepthwiseConv(keras.layers.Layer):
-    """Depthwise conv over frames, kernel ``(k, 1)``, symmetric padding ``k // 2``, stride ``s``."""
+    """Depthwise conv over frames, kernel ``(k, 1)``, symmetric padding ``k // 2``, stride ``s``.
+
+    The stride is taken by keeping every ``s``-th output frame of a unit-stride conv: TensorFlow's
+    plain CPU kernel (the one used where oneDNN is off by default, e.g. CPUs without AVX-512)
+    rejects a depthwise conv with unequal strides ``(s, 1)``. Same outputs, same weights.
+    """
 
     def __init__(self, kernel_size=5, strides=1, **kwargs):
         super().__init__(**kwargs)
         self.kernel_size = kernel_size
         self.strides = strides
-        self.conv = keras.layers.DepthwiseConv2D((kernel_size, 1), strides=(strides, 1), padding="valid",
+        self.conv = keras.layers.DepthwiseConv2D((kernel_size, 1), strides=(1, 1), padding="valid",
                                                  depthwise_initializer=kaiming_fan_out(), name="conv")
 
     def build(self, input_shape):
@@ -130,7 +136,7 @@ class TemporalDepthwiseConv(keras.layers.Layer):
 
     def call(self, x):
         pad = self.kernel_size // 2
-        return self.conv(ops.pad(x, [[0, 0], [pad, pad], [0, 0], [0, 0]]))
+        return every_nth_frame(self.conv(ops.pad(x, [[0, 0], [pad, pad], [0, 0], [0, 0]])), self.strides)
 
     def compute_output_shape(self, input_shape):
         return strided_output_shape(input_shape, self.strides)
