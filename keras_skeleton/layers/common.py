@@ -85,17 +85,18 @@ def strided_output_shape(input_shape, strides, channels=None):
     return (input_shape[0], frames) + tuple(input_shape[2:-1]) + (channels or input_shape[-1],)
 
 
-def every_nth_frame(x, n):
-    """``(N, T, V, C) -> (N, ceil(T / n), V, C)``: frames ``0, n, 2n, ...``.
+def every_nth_frame(x, n, padding=0):
+    """``(N, T, V, C) -> (N, ceil((T + 2 * padding) / n), V, C)``: frames ``0, n, 2n, ...`` of ``x``
+    zero-padded by ``padding`` frames at each end.
 
-    Pads T up to a multiple of ``n`` and keeps phase 0 of a reshape, so the exported graph has only
-    rank-4 reshapes and a unit-stride slice (XNNPACK delegates those; a strided slice it does not).
+    One pad (the end also up to a multiple of ``n``) and a phase-0 slice of a rank-4 reshape, so the
+    graph keeps unit-stride ops only.
     """
-    if n == 1:
+    if n == 1 and not padding:
         return x
-    frames, joints, channels = ops.shape(x)[1], ops.shape(x)[2], ops.shape(x)[3]
+    frames, joints, channels = ops.shape(x)[1] + 2 * padding, ops.shape(x)[2], ops.shape(x)[3]
     extra = (n - frames % n) % n
-    x = ops.pad(x, [[0, 0], [0, extra], [0, 0], [0, 0]])
+    x = ops.pad(x, [[0, 0], [padding, padding + extra], [0, 0], [0, 0]])
     groups = (frames + extra) // n
     x = ops.reshape(x, (-1, groups, n, joints * channels))[:, :, :1, :]
     return ops.reshape(x, (-1, groups, joints, channels))
@@ -161,14 +162,12 @@ class TemporalConv(keras.layers.Layer):
         if self._select_frames:
             # Dilation d = m * s: the strided conv reads only frames of phase 0, so keep those first
             # and run a unit-stride conv of dilation m on them.
-            x = ops.pad(x, [[0, 0], [self.padding, self.padding], [0, 0], [0, 0]])
-            x = every_nth_frame(x, self.strides)
-            return self.conv(x)
+            return self.conv(every_nth_frame(x, self.strides, self.padding))
         if self.padding:
             x = ops.pad(x, [[0, 0], [self.padding, self.padding], [0, 0], [0, 0]])
         x = self.conv(x)
         if self._subsample:
-            x = every_nth_frame(x, self.strides)
+            x = x[:, :: self.strides]
         return x
 
     def compute_output_shape(self, input_shape):
