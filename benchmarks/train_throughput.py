@@ -39,13 +39,14 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    onednn_setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (1, set by keras_skeleton)")
+    import keras_skeleton  # first: it sets oneDNN on before TensorFlow is imported, as training gets it
     import numpy as np
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads or FLAGS.threads)
     import keras
-    import keras_skeleton
     from keras_skeleton import optim
 
     from benchmarks.common import cpu_model
@@ -68,7 +69,7 @@ def main(argv):
     step = float(np.median(times))
     result = {"model": FLAGS.model, "batch": FLAGS.batch, "frames": FLAGS.frames, "persons": FLAGS.persons,
               "threads": FLAGS.threads, "inter_op_threads": FLAGS.inter_op_threads or FLAGS.threads,
-              "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"), "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
+              "onednn": onednn_setting, "jit_compile": FLAGS.jit_compile, "steps": FLAGS.steps,
               "step_ms_median": round(step * 1000, 1), "step_ms_p90": round(float(np.percentile(times, 90)) * 1000, 1),
               "samples_per_s": round(FLAGS.batch / step, 2), "machine": cpu_model(), "cpus": os.cpu_count()}
     if FLAGS.reference_repo:
