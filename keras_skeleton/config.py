@@ -77,6 +77,10 @@ def define_flags() -> None:
     # Run.
     flags.DEFINE_string("model_dir", None, "Output directory (config, checkpoints, TensorBoard, model, metrics).")
     flags.DEFINE_integer("seed", 1, "Random seed (weights, shuffling, augmentation).")
+    flags.DEFINE_string("init_from", None, "Start from the weights of this saved .keras model (same model, "
+                        "classes and stream) instead of a random initialisation, with a fresh optimiser and "
+                        "the given schedule: MMAction2's load_from, Model Garden's init_checkpoint. Ignored "
+                        "when model_dir holds a checkpoint to resume from.")
     flags.DEFINE_integer("steps_per_epoch", 0, "Limit the steps per epoch (0 = the whole split).")
     flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default).")
     flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA-compile the train step.")
@@ -156,6 +160,17 @@ def validate() -> None:
         raise UsageError(f"--model '{FLAGS.model}' is not registered; models: "
                          f"{', '.join(keras_skeleton.list_models())}")
     parse_model_kwargs(FLAGS.model_kwargs)
+    if FLAGS.init_from:
+        if not os.path.isfile(FLAGS.init_from):
+            raise UsageError(f"--init_from model '{FLAGS.init_from}' does not exist")
+        from keras_skeleton.model_card import recorded_modality
+        try:
+            recorded, source = recorded_modality(FLAGS.init_from)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        if recorded and recorded != FLAGS.modality:
+            raise UsageError(f"--init_from model '{FLAGS.init_from}' was trained on {recorded} ('{source}'), "
+                             f"but --modality is {FLAGS.modality}")
 
 
 def resolved_flags() -> Dict:

@@ -137,6 +137,31 @@ def build_model(meta):
     return model, layout, num_classes
 
 
+def init_weights(model, path):
+    """Copies every weight of the saved model ``path`` into ``model`` (``--init_from``), checking shapes.
+
+    Weights are matched by order, as ``model.load_weights`` does, after checking that both models hold
+    the same number of weights with the same shapes: a different model, width or class count is refused
+    with one line instead of a partial load.
+    """
+    import keras
+
+    try:
+        source = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # a truncated zip, another format, an unregistered layer
+        raise UsageError(f"--init_from model '{path}' cannot be loaded: {type(e).__name__}: {e}") from None
+    theirs, ours = source.weights, model.weights
+    if len(theirs) != len(ours):
+        raise UsageError(f"--init_from model '{path}' holds {len(theirs)} weights, --model={FLAGS.model} "
+                         f"{len(ours)}: not the same model")
+    for mine, given in zip(ours, theirs):
+        if tuple(mine.shape) != tuple(given.shape):
+            raise UsageError(f"--init_from model '{path}': weight {given.path} has shape {tuple(given.shape)}, "
+                             f"this model's {mine.path} {tuple(mine.shape)}")
+    model.set_weights(source.get_weights())
+    print(f"Initialised from {path} ({source.count_params():,} parameters)", flush=True)
+
+
 def learning_rate_scale() -> float:
     """Linear scaling rule: batch_size / lr_reference_batch (1 when no reference batch is set)."""
     return FLAGS.batch_size / FLAGS.lr_reference_batch if FLAGS.lr_reference_batch else 1.0
@@ -633,6 +658,8 @@ def run():
             weights = os.path.join(model_dir, "checkpoints", state["weights"])
             model.load_weights(weights)
             print(f"Resuming from {weights} (epoch {initial_epoch} of {FLAGS.epochs} done)", flush=True)
+        elif FLAGS.init_from:
+            init_weights(model, FLAGS.init_from)
 
     start = time.time()
     if initial_epoch < FLAGS.epochs:

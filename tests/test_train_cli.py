@@ -238,3 +238,43 @@ def test_confusion_image_and_png():
     idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
     rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(24, 1 + 24 * 3)
     np.testing.assert_array_equal(rows[:, 1:].reshape(24, 24, 3), image)
+
+
+def test_init_from_starts_from_a_saved_model_and_refuses_a_mismatch(tiny_prepared, tmp_path):
+    import keras
+
+    import keras_skeleton  # noqa: F401  (registers the layers for load_model)
+
+    quick = ["--epochs=1", "--run_eagerly", "--batch_size=8"]
+    source = run(train_command(tiny_prepared, tmp_path / "source", *quick))
+    assert source.returncode == 0, source.stderr[-2000:]
+    source_model = str(tmp_path / "source" / "model.keras")
+    # A learning rate of 1e-9 and no weight decay leave the trainable weights where they started: the source
+    # model's with --init_from, another seed's random initialisation without it.
+    frozen = [*quick, "--seed=2", "--base_lr=1e-9", "--weight_decay=0"]
+    started = run(train_command(tiny_prepared, tmp_path / "init", *frozen, f"--init_from={source_model}"))
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert f"Initialised from {source_model}" in started.stdout
+    fresh = run(train_command(tiny_prepared, tmp_path / "fresh", *frozen))
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+
+    def trainable(path):
+        return [w.numpy() for w in keras.saving.load_model(path, compile=False).trainable_weights]
+
+    expected = trainable(source_model)
+    for a, b in zip(trainable(tmp_path / "init" / "model.keras"), expected):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert not all(np.allclose(a, b, atol=1e-3) for a, b in zip(trainable(tmp_path / "fresh" / "model.keras"),
+                                                                 expected))
+
+    cases = [
+        (train_command(tiny_prepared, tmp_path / "a", f"--init_from={tmp_path / 'none.keras'}"), "does not exist"),
+        (train_command(tiny_prepared, tmp_path / "b", f"--init_from={source_model}", "--modality=bone"),
+         "was trained on joint"),
+        (train_command(tiny_prepared, tmp_path / "c", *quick, f"--init_from={source_model}",
+                       "--model_kwargs=base_channels=16"), "has shape"),
+    ]
+    for command, message in cases:
+        result = run(command)
+        assert result.returncode != 0
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
