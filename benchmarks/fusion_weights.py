@@ -27,11 +27,16 @@ import statistics
 
 from absl import app, flags
 
-flags.DEFINE_string("scores_path", None, "The .npz of keras_skeleton.evaluate --scores_path.")
-flags.DEFINE_float("grid_step", 0.1, "Spacing of the weight grid in [0, 1].")
-flags.DEFINE_integer("splits", 500, "Random halves for the split-half estimate.")
-flags.DEFINE_integer("seed", 0, "Seed of the random halves.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """The script's flags, defined only when it runs: tests import ``analyse`` beside modules that own
+    flags of the same names (``--seed``, ``--scores_path``)."""
+    flags.DEFINE_string("scores_path", None, "The .npz of keras_skeleton.evaluate --scores_path.")
+    flags.DEFINE_float("grid_step", 0.1, "Spacing of the weight grid in [0, 1].")
+    flags.DEFINE_integer("splits", 500, "Random halves for the split-half estimate.")
+    flags.DEFINE_integer("seed", 0, "Seed of the random halves.")
 
 
 def weight_grid(num_streams: int, step: float):
@@ -130,4 +135,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
