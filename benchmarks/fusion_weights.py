@@ -119,6 +119,8 @@ def main(argv):
         raise app.UsageError(f"cannot read scores file '{FLAGS.scores_path}': {e}") from None
     if not 0 < FLAGS.grid_step <= 1:
         raise app.UsageError(f"--grid_step must lie in (0, 1], got {FLAGS.grid_step}")
+    if FLAGS.splits < 1:
+        raise app.UsageError(f"--splits must be at least 1, got {FLAGS.splits}")
     result = analyse(scores, labels, weights, FLAGS.grid_step, FLAGS.splits, FLAGS.seed)
     result.update(benchmark="fusion_weights", scores_path=FLAGS.scores_path, modalities=modalities,
                   grid_step=FLAGS.grid_step)
